@@ -1,0 +1,67 @@
+# Cloud Removal QGIS plugin: setup, tests, demo, benchmarks and packaging.
+# `make demo` and `make test` each do everything on a fresh Debian 12 machine (setup included).
+
+PY        ?= /usr/bin/python3
+ROOT      := $(abspath .)
+BUILD     := $(ROOT)/build
+PLUGINS   := $(BUILD)/plugins
+PLUGIN    := cloud_removal
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PIP       := $(PY) -m pip install --user --break-system-packages --quiet --disable-pip-version-check
+APT_PKGS  := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-pip python3-venv \
+             python3-scipy python3-numpy
+export QT_QPA_PLATFORM := offscreen
+export PYTHONWARNINGS  := ignore::DeprecationWarning
+
+.PHONY: setup apt pip link check test test-core lint package bench demo clean
+
+## setup: install QGIS (Debian apt) and the Python packages, link the plugin; idempotent
+setup: apt pip link check
+
+apt:
+	@if dpkg -s $(APT_PKGS) >/dev/null 2>&1; then echo "apt: QGIS packages present"; else \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	  --no-install-recommends $(APT_PKGS); fi
+
+pip:
+	$(PIP) -r requirements.txt -r tests/requirements.txt "numpy<2"
+
+link:
+	@mkdir -p $(PLUGINS) && ln -sfn $(ROOT) $(PLUGINS)/$(PLUGIN)
+
+## check: the environment works (numpy < 2 beside Debian's GDAL and scipy, onnxruntime, QGIS)
+check:
+	@$(PY) -c "import numpy, scipy.ndimage, onnxruntime, qgis.core; from osgeo import gdal, gdal_array; \
+	assert int(numpy.__version__.split('.')[0]) < 2, 'numpy 2 breaks Debian GDAL/scipy'; \
+	print('setup ok: QGIS', qgis.core.Qgis.QGIS_VERSION, '| GDAL', gdal.__version__, '| numpy', numpy.__version__, \
+	'| onnxruntime', onnxruntime.__version__)"
+
+## test: setup, then every test (core, processing.run, qgis_process)
+test: setup
+	$(PY) -m pytest -c tests/pytest.ini tests
+
+test-core: link
+	$(PY) -m pytest -c tests/pytest.ini tests/core
+
+lint:
+	$(PY) -m ruff check .
+
+## package: a zip that QGIS's "Install from ZIP" accepts (plugin folder cloud_removal/)
+package:
+	@rm -rf $(BUILD)/package && mkdir -p $(BUILD)/package/$(PLUGIN) dist
+	git archive --format=tar HEAD metadata.txt __init__.py plugin.py algorithms models icons README.md LICENSE \
+	  requirements.txt | tar -x -C $(BUILD)/package/$(PLUGIN)
+	cd $(BUILD)/package && rm -f $(ROOT)/dist/$(PLUGIN).zip && \
+	  $(PY) -c "import shutil; shutil.make_archive('$(ROOT)/dist/$(PLUGIN)', 'zip', '.', '$(PLUGIN)')"
+	@echo "wrote dist/$(PLUGIN).zip"
+
+## bench: performance tables (no timed assertions in tests)
+bench: setup
+	$(PY) tests/bench/bench_reclassify.py
+
+## demo: run the workflow on the bundled sample data through qgis_process
+demo: setup
+	$(PY) tests/demo/run_demo.py
+
+clean:
+	rm -rf $(BUILD) dist
