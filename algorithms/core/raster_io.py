@@ -114,3 +114,13 @@ def same_path(a, b):
         return os.path.realpath(str(a)) == os.path.realpath(str(b))
     except (TypeError, ValueError):
         return False
+
+
+def nodata_mask(values, nodata):
+    """True where `values` equal the nodata value; NaN counts as nodata for float arrays."""
+    values = np.asarray(values)
+    isnan = np.isnan(values) if values.dtype.kind == "f" else None
+    if nodata is None or (isinstance(nodata, float) and np.isnan(nodata)):
+        return isnan if isnan is not None else np.zeros(values.shape, dtype=bool)
+    hit = values == nodata
+    return hit | isnan if isnan is not None else hit

@@ -83,6 +83,13 @@ class RasterWriter:
                 band.SetNoDataValue(float(nd))
             if band_descriptions and b <= len(band_descriptions) and band_descriptions[b - 1]:
                 band.SetDescription(str(band_descriptions[b - 1]))
+        if categorical:
+            self.set_classes(color_table, category_names)
+
+    def set_classes(self, color_table=None, category_names=None):
+        """Give every band a colour table {value: (r, g, b[, a])} and/or category names (index = value)."""
+        for b in range(1, self.bands + 1):
+            band = self.ds.GetRasterBand(b)
             if color_table:
                 ct = gdal.ColorTable()
                 for value, rgba in color_table.items():
