@@ -1,0 +1,277 @@
+"""Stepwise Local Radiometric Adjustment (Li et al. 2019) on in-memory arrays.
+
+Fills a region ring by ring from its edge inward; each pixel gets the replacement value adjusted to the target's
+local mean and standard deviation, both taken over the same known pixels of a window (summed-area tables, O(1)).
+"""
+
+import numpy as np
+from scipy import ndimage
+
+GAIN_MIN, GAIN_MAX = 1.0 / 3.0, 3.0
+MIN_COMMON = 25          # fewest common pixels a window needs before it is widened
+WIDEN = (1, 2, 4)        # window half-widths tried, as multiples of the nominal half-width
+ZERO_VAR_REL = 1e-12     # replacement variance below this share of (mean^2 + scale^2) counts as zero
+
+# Status of each pixel of the fill region after filling.
+FILLED, WIDENED, FALLBACK, NO_REPLACEMENT, NO_STATS = 1, 2, 3, 4, 5
+
+
+def ring_index(fill, width=2):
+    """Ring (1, 2, ...) of each fill pixel: ceil(chessboard distance to the nearest non-fill pixel / width); 0 outside.
+
+    A raster without any non-fill pixel gives all zeros (nothing to fill from).
+    """
+    fill = np.asarray(fill, bool)
+    if not fill.any() or fill.all():
+        return np.zeros(fill.shape, np.uint16)
+    d = ndimage.distance_transform_cdt(fill, metric="chessboard")
+    ring = (d + (width - 1)) // width
+    return ring.astype(np.uint16 if ring.max() < 65535 else np.uint32)
+
+
+def adjust(mt, vt, mr, vr, rep, scale=0.0):
+    """T = mean_t + g (R - mean_r), g = std_t / std_r clamped to [1/3, 3]; g = 1 where std_r is zero.
+
+    std_r counts as zero below a relative 1e-6 of sqrt(mean_r^2 + scale^2) (scale: the replacement's typical
+    magnitude), so rounding in the summed-area tables cannot turn a constant window into a huge gain.
+    """
+    vt = np.maximum(vt, 0.0)
+    vr = np.maximum(vr, 0.0)
+    zero = vr <= ZERO_VAR_REL * (mr * mr + scale * scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.sqrt(vt) / np.sqrt(np.where(zero, 1.0, vr))
+    g = np.where(zero, 1.0, np.clip(g, GAIN_MIN, GAIN_MAX))
+    return mt + g * (rep - mr)
+
+
+def window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0)):
+    """Count, sum and sum of squares of t and r over `common` pixels in the (2 half + 1)^2 windows at (rows, cols).
+
+    Windows are clipped to the array. One summed-area table is built over the query pixels' bounding box plus
+    `half`; returns a (5, n) float64 array: n, sum t, sum t^2, sum r, sum r^2 (values minus `offsets`).
+    """
+    hgt, wid = common.shape
+    y0, y1 = max(int(rows.min()) - half, 0), min(int(rows.max()) + half + 1, hgt)
+    x0, x1 = max(int(cols.min()) - half, 0), min(int(cols.max()) + half + 1, wid)
+    m = common[y0:y1, x0:x1]
+    tt = np.where(m, np.subtract(t[y0:y1, x0:x1], offsets[0], dtype=np.float64), 0.0)
+    rr = np.where(m, np.subtract(r[y0:y1, x0:x1], offsets[1], dtype=np.float64), 0.0)
+    sat = np.zeros((5, y1 - y0 + 1, x1 - x0 + 1))
+    for i, arr in enumerate((m, tt, tt * tt, rr, rr * rr)):
+        np.cumsum(arr, axis=0, dtype=np.float64, out=sat[i, 1:, 1:])
+        np.cumsum(sat[i, 1:, 1:], axis=1, out=sat[i, 1:, 1:])
+    ry0 = np.clip(rows - half - y0, 0, y1 - y0)
+    ry1 = np.clip(rows + half + 1 - y0, 0, y1 - y0)
+    rx0 = np.clip(cols - half - x0, 0, x1 - x0)
+    rx1 = np.clip(cols + half + 1 - x0, 0, x1 - x0)
+    return sat[:, ry1, rx1] - sat[:, ry0, rx1] - sat[:, ry1, rx0] + sat[:, ry0, rx0]
+
+
+def moments(s, offsets=(0.0, 0.0)):
+    """Means and variances of target and replacement from window_sums' rows (n >= 1)."""
+    n = s[0]
+    mt, mr = s[1] / n, s[3] / n
+    return mt + offsets[0], s[2] / n - mt * mt, mr + offsets[1], s[4] / n - mr * mr
+
+
+class RingPlan:
+    """The geometry shared by all bands: fill pixels sorted by ring and by tile, so each ring's statistics are
+    computed tile by tile over small bounding boxes only."""
+
+    def __init__(self, fill, own=None, ring_width=2, tile=256):
+        self.fill = np.asarray(fill, bool)
+        self.own = self.fill if own is None else (np.asarray(own, bool) & self.fill)
+        self.shape = self.fill.shape
+        ring = ring_index(self.fill, ring_width)
+        ys, xs = np.nonzero(self.own)
+        rk = ring[ys, xs].astype(np.int64)
+        del ring
+        ntx = -(-self.shape[1] // tile)
+        nty = -(-self.shape[0] // tile)
+        key = rk * (ntx * nty) + (ys // tile) * ntx + xs // tile
+        order = np.argsort(key, kind="stable")
+        self.rows = ys[order].astype(np.intp)
+        self.cols = xs[order].astype(np.intp)
+        self.ring = rk[order]
+        key = key[order]
+        cut = np.flatnonzero(np.diff(key)) + 1
+        self.seg_start = np.concatenate(([0], cut)).astype(np.int64)
+        self.seg_end = np.concatenate((cut, [key.size])).astype(np.int64)
+        seg_ring = self.ring[self.seg_start] if key.size else np.zeros(0, np.int64)
+        # Segments of one ring are consecutive: ring_segs[k] = (first segment, end segment).
+        rcut = np.flatnonzero(np.diff(seg_ring)) + 1
+        self.ring_first = np.concatenate(([0], rcut)) if seg_ring.size else np.zeros(0, np.int64)
+        self.ring_last = np.concatenate((rcut, [seg_ring.size])) if seg_ring.size else np.zeros(0, np.int64)
+        self.n = int(key.size)
+        self.has_known = bool((~self.fill).any())
+
+
+def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, progress=None):
+    """Fill one band over a RingPlan; returns (values, status) per plan pixel (plan order).
+
+    target, rep: 2-D float arrays (target is updated in place with the filled values, which later rings use);
+    tvalid, rvalid: where target and replacement hold data. Pixels outside the plan's fill region that are valid
+    in target form the initial known area; pixels of the fill region not owned by the plan are never known.
+    """
+    values = np.zeros(plan.n, np.float64)
+    status = np.full(plan.n, NO_STATS, np.uint8)
+    if plan.n == 0:
+        return values, status
+    known0 = ~plan.fill & tvalid
+    common = known0 & rvalid
+    if not common.any():
+        status[~rvalid[plan.rows, plan.cols]] = NO_REPLACEMENT
+        return values, status
+    offsets = (float(target[common].mean(dtype=np.float64)), float(rep[common].mean(dtype=np.float64)))
+    scale = float(np.abs(rep[common]).mean(dtype=np.float64))
+    # Fallback: the statistics of every initially known common pixel around the region.
+    c = common
+    tt = np.subtract(target[c], offsets[0], dtype=np.float64)
+    rr = np.subtract(rep[c], offsets[1], dtype=np.float64)
+    fb = np.array([c.sum(), tt.sum(), (tt * tt).sum(), rr.sum(), (rr * rr).sum()], np.float64)
+    del tt, rr
+    n_rings = len(plan.ring_first)
+    for k in range(n_rings):
+        a = plan.seg_start[plan.ring_first[k]]
+        b = plan.seg_end[plan.ring_last[k] - 1]
+        rows, cols = plan.rows[a:b], plan.cols[a:b]
+        ok_rep = rvalid[rows, cols]
+        stats = np.empty((5, b - a))
+        for s in range(plan.ring_first[k], plan.ring_last[k]):
+            sa, sb = plan.seg_start[s] - a, plan.seg_end[s] - a
+            stats[:, sa:sb] = window_sums(common, target, rep, rows[sa:sb], cols[sa:sb], half, offsets)
+        st = np.full(b - a, FILLED, np.uint8)
+        for mult in WIDEN[1:]:
+            low = np.flatnonzero(stats[0] < min_common)
+            if low.size == 0:
+                break
+            stats[:, low] = window_sums(common, target, rep, rows[low], cols[low], half * mult, offsets)
+            st[low] = WIDENED
+        low = stats[0] < min_common
+        if low.any():
+            stats[:, low] = fb[:, None]
+            st[low] = FALLBACK if fb[0] >= 1 else NO_STATS
+        st[~ok_rep] = NO_REPLACEMENT
+        good = (st != NO_REPLACEMENT) & (st != NO_STATS)
+        mt, vt, mr, vr = moments(stats[:, good], offsets)
+        v = adjust(mt, vt, mr, vr, rep[rows[good], cols[good]].astype(np.float64), scale)
+        vals = np.zeros(b - a)
+        vals[good] = v
+        values[a:b] = vals
+        status[a:b] = st
+        gr, gc = rows[good], cols[good]
+        target[gr, gc] = v
+        common[gr, gc] = True
+        if progress is not None:
+            progress.update((k + 1) / n_rings)
+    return values, status
+
+
+def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON):
+    """Residual target - SLRA prediction at the known pixels 4-adjacent to the owned fill region.
+
+    The prediction at a clear pixel uses the same window statistics over the initially known common pixels.
+    Returns (rows, cols, residuals) of the pixels where it is defined.
+    """
+    own = plan.own
+    near = ndimage.binary_dilation(own, structure=ndimage.generate_binary_structure(2, 1))
+    common = ~plan.fill & tvalid & rvalid
+    ys, xs = np.nonzero(near & common)
+    if ys.size == 0:
+        return ys, xs, np.zeros(0)
+    offsets = (float(target[common].mean(dtype=np.float64)), float(rep[common].mean(dtype=np.float64)))
+    scale = float(np.abs(rep[common]).mean(dtype=np.float64))
+    s = window_sums(common, target, rep, ys, xs, half, offsets)
+    ok = s[0] >= min_common
+    ys, xs, s = ys[ok], xs[ok], s[:, ok]
+    if ys.size == 0:
+        return ys, xs, np.zeros(0)
+    mt, vt, mr, vr = moments(s, offsets)
+    pred = adjust(mt, vt, mr, vr, rep[ys, xs].astype(np.float64), scale)
+    return ys, xs, target[ys, xs].astype(np.float64) - pred
+
+
+def harmonic_correction(domain, b_rows, b_cols, b_vals, max_direct=400_000):
+    """Smooth correction field on `domain`: zero Laplacian inside, equal to the given values on the boundary
+    pixels (b_rows, b_cols) next to it; other neighbours are free (Neumann). Components touching no boundary
+    value get 0. Returns (rows, cols, correction) of the domain pixels.
+    """
+    from scipy import sparse
+    from scipy.sparse import linalg
+
+    ys, xs = np.nonzero(domain)
+    n = ys.size
+    if n == 0 or b_rows.size == 0:
+        return ys, xs, np.zeros(n)
+    h, w = domain.shape
+    index = np.full(domain.shape, -1, np.int64)
+    index[ys, xs] = np.arange(n)
+    bval = np.full(domain.shape, np.nan)
+    bval[b_rows, b_cols] = b_vals
+    diag = np.zeros(n)
+    rhs = np.zeros(n)
+    ri, ci = [], []
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        ny, nx = ys + dy, xs + dx
+        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+        ny_c, nx_c = np.clip(ny, 0, h - 1), np.clip(nx, 0, w - 1)
+        j = np.where(inside, index[ny_c, nx_c], -1)
+        bv = np.where(inside, bval[ny_c, nx_c], np.nan)
+        isdom = j >= 0
+        isb = ~isdom & ~np.isnan(bv)
+        diag += isdom | isb
+        rhs += np.where(isb, bv, 0.0)
+        ri.append(np.flatnonzero(isdom))
+        ci.append(j[isdom])
+    # Components without a boundary value have no unique solution: pin them to zero.
+    lab, _ = ndimage.label(domain)
+    comp = lab[ys, xs]
+    has_b = np.zeros(lab.max() + 1, bool)
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        ny, nx = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
+        hit = ~np.isnan(bval[ny, nx])
+        has_b[np.unique(comp[hit])] = True
+    free = ~has_b[comp] | (diag == 0)
+    rows_i = np.concatenate(ri)
+    cols_i = np.concatenate(ci)
+    keep = ~free[rows_i] & ~free[cols_i]
+    diag = np.where(free, 1.0, diag)
+    rhs = np.where(free, 0.0, rhs)
+    a = sparse.csr_matrix((-np.ones(int(keep.sum())), (rows_i[keep], cols_i[keep])), shape=(n, n))
+    a = a + sparse.diags(diag)
+    if n <= max_direct:
+        x = linalg.spsolve(a.tocsc(), rhs)
+    else:
+        x, _ = linalg.cg(a, rhs, x0=np.zeros(n), maxiter=2000)
+    return ys, xs, np.asarray(x)
+
+
+def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_width=2,
+              residual_correction=False, min_common=MIN_COMMON, own=None, tile=256):
+    """Fill `fill` pixels of a (bands, h, w) target from `rep`; returns (filled float64 copy, status (h, w)).
+
+    window_size: the window's side; windows are (2 * (window_size // 2) + 1) pixels square, centred.
+    tvalid / rvalid: (bands, h, w) or (h, w) validity masks. status: 0 outside the region, else a status code.
+    """
+    target = np.array(target, np.float64, ndmin=3)
+    rep = np.asarray(rep, np.float64)
+    rep = rep[None] if rep.ndim == 2 else rep
+    nb = target.shape[0]
+    tvalid = np.ones(target.shape, bool) if tvalid is None else np.broadcast_to(tvalid, target.shape)
+    rvalid = np.ones(target.shape, bool) if rvalid is None else np.broadcast_to(rvalid, target.shape)
+    plan = RingPlan(fill, own, ring_width, tile)
+    half = max(int(window_size) // 2, 1)
+    status = np.zeros((nb,) + plan.shape, np.uint8)
+    for b in range(nb):
+        t = target[b]
+        values, st = fill_band(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common)
+        if residual_correction:
+            dom = np.zeros(plan.shape, bool)
+            okp = (st != NO_REPLACEMENT) & (st != NO_STATS)
+            dom[plan.rows[okp], plan.cols[okp]] = True
+            t0 = np.array(target[b])  # target now holds fills; clear pixels are unchanged
+            by, bx, bv = boundary_residuals(plan, t0, rep[b], tvalid[b], rvalid[b], half, min_common)
+            ys, xs, corr = harmonic_correction(dom, by, bx, bv)
+            t[ys, xs] += corr
+        status[b][plan.rows, plan.cols] = st
+    return target, status
