@@ -13,10 +13,10 @@ APT_PKGS  := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-pip 
 export QT_QPA_PLATFORM := offscreen
 export PYTHONWARNINGS  := ignore::DeprecationWarning
 
-.PHONY: setup apt pip link check test test-core lint package bench demo clean
+.PHONY: setup apt pip link check models test test-core lint package bench demo clean
 
 ## setup: install QGIS (Debian apt) and the Python packages, link the plugin; idempotent
-setup: apt pip link check
+setup: apt pip link check models
 
 apt:
 	@if dpkg -s $(APT_PKGS) >/dev/null 2>&1; then echo "apt: QGIS packages present"; else \
@@ -35,6 +35,22 @@ check:
 	assert int(numpy.__version__.split('.')[0]) < 2, 'numpy 2 breaks Debian GDAL/scipy'; \
 	print('setup ok: QGIS', qgis.core.Qgis.QGIS_VERSION, '| GDAL', gdal.__version__, '| numpy', numpy.__version__, \
 	'| onnxruntime', onnxruntime.__version__)"
+
+## models: the ukis-csmask 1.0.0 ONNX models and their JSON from PyPI (wheel sha256 pinned) into models/ukis_csmask/
+UKIS_WHEEL  := ukis_csmask-1.0.0-py3-none-any.whl
+UKIS_SHA256 := 898d6efe59b3908ec92aabad3f61a56394ff81d997a2ebe5675732503a18d1f1
+models:
+	@if [ -f models/ukis_csmask/model_6b_l1c.onnx ] && [ -f models/ukis_csmask/model_4b_l2a.onnx ]; then \
+	  echo "models: ukis-csmask models present"; else \
+	  mkdir -p $(BUILD)/wheels && \
+	  { [ -f $(BUILD)/wheels/$(UKIS_WHEEL) ] || $(PY) -m pip download --quiet --disable-pip-version-check \
+	    --no-deps --only-binary=:all: -d $(BUILD)/wheels ukis-csmask==1.0.0; } && \
+	  echo "$(UKIS_SHA256)  $(BUILD)/wheels/$(UKIS_WHEEL)" | sha256sum --check --quiet - && \
+	  $(PY) -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  names = [n for n in z.namelist() if n.startswith('ukis_csmask/') and n.endswith(('.onnx', '.json'))]; \
+	  [z.extract(n, 'models') for n in names]; \
+	  open('models/ukis_csmask/LICENSE', 'wb').write(z.read('ukis_csmask-1.0.0.dist-info/licenses/LICENSE')); \
+	  print('models: extracted', len(names), 'files to models/ukis_csmask/')" $(BUILD)/wheels/$(UKIS_WHEEL); fi
 
 ## test: setup, then every test (core, processing.run, qgis_process)
 test: setup

@@ -1,0 +1,303 @@
+"""Generate Cloud Mask: clear / cloud / cloud shadow classes from a multispectral raster with an ONNX model,
+streamed one tile row at a time so that memory depends on the raster width, never on the scene size.
+
+`plan_cloud_mask` checks and resolves every input (bands, model card, scale, resolution) before anything is
+written; `run_cloud_mask` then reads, infers, blends and writes row by row.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from osgeo import gdal, osr
+
+from . import band_mapping, model_card
+from .progress import NULL_PROGRESS, InputError
+from .raster_io import Window, band_nodata, numpy_dtype, open_raster, read_window, same_path
+from .raster_writer import writer_like
+from .tiling import BilinearRowUpsampler, RowBlender, mirror_index, softmax, tile_origins
+
+NODATA = 255
+METRES_PER_DEGREE = 111320.0
+
+
+@dataclass
+class CloudMaskPlan:
+    """Everything a run needs, resolved and checked; `notes` are lines for the log."""
+
+    input_path: str
+    card: object
+    bands: list  # 1-based input band per card band, in the card's order
+    roles: dict
+    scale: float
+    offset: float
+    nodata: list  # declared nodata per card band (or None)
+    factor: int
+    overlap: float
+    batch_size: int
+    threads: int
+    width: int
+    height: int
+    notes: list = field(default_factory=list)
+
+
+def _band_wavelengths(ds):
+    """{band: nm} from CENTRAL_WAVELENGTH_NM / wavelength metadata, when every band has one."""
+    out = {}
+    for b in range(1, ds.RasterCount + 1):
+        md = ds.GetRasterBand(b).GetMetadata() or {}
+        value = md.get("CENTRAL_WAVELENGTH_NM") or md.get("wavelength")
+        try:
+            nm = float(value)
+        except (TypeError, ValueError):
+            return {}
+        units = (md.get("wavelength_units") or "nm").lower()
+        out[b] = nm * 1000.0 if units.startswith(("µm", "um", "micro")) else nm
+    return out
+
+
+def pixel_size_m(ds):
+    """The input pixel size in metres (the larger of x and y), or None without a usable georeference."""
+    gt = ds.GetGeoTransform(can_return_null=True)
+    if gt is None or gt == (0.0, 1.0, 0.0, 0.0, 0.0, 1.0):
+        return None
+    size = max(math.hypot(gt[1], gt[4]), math.hypot(gt[2], gt[5]))
+    srs_wkt = ds.GetProjection()
+    if not srs_wkt:
+        return None
+    srs = osr.SpatialReference(wkt=srs_wkt)
+    if srs.IsGeographic():
+        return size * METRES_PER_DEGREE
+    return size * (srs.GetLinearUnits() or 1.0)
+
+
+def processing_factor(ds, resolution_m):
+    """Integer coarsening factor for a processing resolution in metres (0: input resolution) and a note."""
+    if not resolution_m or resolution_m <= 0:
+        return 1, "processing at the input resolution"
+    size = pixel_size_m(ds)
+    if size is None:
+        return 1, (f"the input has no usable georeference, so its pixel size is unknown: processing at the input "
+                   f"resolution instead of {resolution_m:g} m")
+    factor = max(1, int(round(resolution_m / size)))
+    if factor == 1:
+        return 1, f"processing at the input resolution ({size:g} m; requested {resolution_m:g} m)"
+    return factor, (f"processing at {size * factor:g} m ({factor} x {factor} input pixels of {size:g} m averaged), "
+                    "mask written on the input grid")
+
+
+def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, model=None, scale=None,
+                    offset=0.0, resolution_m=0.0, overlap=None, batch_size=4, threads=0, probability_path=None,
+                    models_dir=model_card.MODELS_DIR):
+    """Check all inputs and resolve bands, model card, scale and processing factor; raise InputError if wrong."""
+    level = str(level or "L1C").upper()
+    if level not in model_card.LEVELS:
+        raise InputError(f"PRODUCT_LEVEL must be one of {list(model_card.LEVELS)}, not '{level}'.")
+    if not output_path:
+        raise InputError("No output file was given for the cloud mask.")
+    for out, what in ((output_path, "cloud mask output"), (probability_path, "probability output")):
+        if out and same_path(out, input_path):
+            raise InputError(f"The {what} '{out}' is the input raster; choose another file name (inputs are "
+                             "never overwritten).")
+    if probability_path and same_path(probability_path, output_path):
+        raise InputError("The probability output and the class output are the same file; give them different names.")
+    ds = open_raster(input_path)
+    count = ds.RasterCount
+    descriptions = [ds.GetRasterBand(b).GetDescription() for b in range(1, count + 1)]
+    roles, how = band_mapping.map_bands(count, descriptions, _band_wavelengths(ds), explicit_bands)
+    band_mapping.require_roles(roles, band_mapping.ROLES[:4], count)
+    card = model_card.resolve_card(model, level, roles, models_dir)
+    missing = [b for b in card.bands if b not in roles]
+    if missing:
+        band_mapping.require_roles(roles, card.bands, count)
+    if card.product_level and card.product_level != level:
+        notes_level = f"note: model '{card.id}' is for {card.product_level} data, PRODUCT_LEVEL is {level}"
+    else:
+        notes_level = None
+    dtypes = {numpy_dtype(ds, roles[b]) for b in card.bands}
+    if scale is None:
+        scale = 1.0 if all(d.kind == "f" for d in dtypes) else 1e-4
+        scale_note = f"SCALE {scale:g} (default for {'float' if scale == 1.0 else 'integer'} input)"
+    else:
+        scale = float(scale)
+        scale_note = f"SCALE {scale:g}"
+    if scale == 0:
+        raise InputError("SCALE must not be 0: reflectance = DN x SCALE + OFFSET.")
+    if overlap is None:
+        overlap = card.overlap
+    if not 0 <= overlap < 0.5:
+        raise InputError(f"OVERLAP must be from 0 to below 0.5 (a share of the tile size), not {overlap}.")
+    batch_size = int(batch_size or 1)
+    if batch_size < 1:
+        raise InputError("BATCH_SIZE must be at least 1.")
+    factor, res_note = processing_factor(ds, resolution_m)
+    bands = [roles[b] for b in card.bands]
+    model_card.verify_onnx(card)
+    plan = CloudMaskPlan(
+        input_path=str(input_path), card=card, bands=bands, roles=roles, scale=scale, offset=float(offset or 0.0),
+        nodata=[band_nodata(ds, b) for b in bands], factor=factor, overlap=float(overlap), batch_size=batch_size,
+        threads=int(threads or 0), width=ds.RasterXSize, height=ds.RasterYSize)
+    plan.notes = [f"bands {band_mapping.describe(roles)} ({how})",
+                  f"model {card.id}: {card.title} ({card.onnx_path})",
+                  f"reflectance = DN x {scale_note} + OFFSET {plan.offset:g}",
+                  res_note + f"; tiles of {card.tile_size} px with {plan.overlap:g} overlap, batch {batch_size}"]
+    if notes_level:
+        plan.notes.append(notes_level)
+    return plan
+
+
+class ReflectanceReader:
+    """Reads the model's bands as normalised reflectance rows on the (possibly coarser) processing grid."""
+
+    def __init__(self, ds, plan):
+        self.ds, self.plan, self.f = ds, plan, plan.factor
+        self.width, self.height = ds.RasterXSize, ds.RasterYSize
+        self.cw, self.ch = -(-self.width // self.f), -(-self.height // self.f)
+        self.mean = np.array(plan.card.mean, np.float32)[:, None, None]
+        self.std = np.array(plan.card.std, np.float32)[:, None, None]
+        self.checked = False
+
+    def fine_rows(self, y0, y1):
+        """(bands, rows, width) reflectance and (rows, width) validity of input rows y0..y1."""
+        win = Window(0, y0, self.width, y1 - y0)
+        valid = np.ones((y1 - y0, self.width), bool)
+        nonzero = np.zeros((y1 - y0, self.width), bool)
+        out = np.empty((len(self.plan.bands), y1 - y0, self.width), np.float32)
+        for i, (b, nd) in enumerate(zip(self.plan.bands, self.plan.nodata)):
+            raw = read_window(self.ds, b, win)
+            if nd is not None:
+                valid &= ~np.isclose(raw, nd) if raw.dtype.kind == "f" and not math.isnan(nd) else raw != nd
+            nonzero |= raw != 0
+            refl = out[i]
+            np.multiply(raw, np.float32(self.plan.scale), out=refl, casting="unsafe")
+            refl += np.float32(self.plan.offset)
+        valid &= nonzero & np.isfinite(out).all(axis=0)
+        return out, valid
+
+    def model_rows(self, r0, r1):
+        """Normalised (bands, rows, cw) model input and (rows, cw) validity of processing-grid rows r0..r1."""
+        f = self.f
+        refl, valid = self.fine_rows(r0 * f, min(r1 * f, self.height))
+        if not self.checked and valid.any():
+            self.checked = True
+            p99 = float(np.percentile(refl[:, valid], 99))
+            hi = self.plan.card.reflectance_range[1]
+            if p99 > 5 * hi:
+                raise InputError(f"The input does not look like reflectance after scaling: 1 % of the pixels exceed "
+                                 f"{p99:g} (the model expects {self.plan.card.reflectance_range[0]:g} to {hi:g}). "
+                                 "Set SCALE (for example 0.0001 for Sentinel-2 DN, 0.001 for reflectance x 1000).")
+        refl[:, ~valid] = 0
+        if f > 1:
+            n = _block_sum(valid.astype(np.float32), f, r1 - r0, self.cw)
+            refl = np.stack([_block_sum(band, f, r1 - r0, self.cw) for band in refl])
+            valid = n > 0
+            refl /= np.maximum(n, 1)
+        refl -= self.mean
+        refl /= self.std
+        refl[:, ~valid] = 0  # invalid pixels enter the model at the training mean
+        return refl, valid
+
+
+def _block_sum(a, f, out_h, out_w):
+    """Sums of f x f blocks of a 2-D array into (out_h, out_w), zero-padding partial blocks at the far edges."""
+    a = np.pad(a, ((0, out_h * f - a.shape[0]), (0, out_w * f - a.shape[1])))
+    return a.reshape(out_h, f, out_w, f).sum(axis=(1, 3), dtype=np.float32)
+
+
+def _class_writer(ds, path, card, plan):
+    colours = dict(card.colours)
+    meta = {"CLOUD_MODEL": card.id, "CLOUD_MODEL_SHA256": card.sha256, "SCALE": plan.scale, "OFFSET": plan.offset,
+            "PROCESSING_FACTOR": plan.factor, "BANDS": band_mapping.describe(plan.roles)}
+    names = card.class_names + [""] * (NODATA - len(card.class_names)) + ["nodata"]
+    return writer_like(ds, path, bands=1, dtype=np.uint8, nodata=NODATA, color_table=colours,
+                       category_names=names, band_descriptions=["cloud mask classes"], metadata=meta)
+
+
+def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGRESS, model=None):
+    """Stream the model over the raster and write the class raster (and optional cloud probability 0-100).
+
+    model: a callable (N, bands, T, T) -> (N, classes, T, T); by default the card's ONNX model in onnxruntime.
+    Returns a dict of class counts {name: pixels}. Outputs appear only if the whole run succeeds.
+    """
+    card = plan.card
+    if model is None:
+        from .onnx_model import OnnxModel
+
+        model = OnnxModel(card, card.onnx_path, plan.threads)
+    for line in plan.notes:
+        progress.log(line)
+    ds = open_raster(plan.input_path)
+    reader = ReflectanceReader(ds, plan)
+    tile, k = card.tile_size, len(card.classes)
+    cw, ch = reader.cw, reader.ch
+    ys, xs = tile_origins(ch, tile, plan.overlap), tile_origins(cw, tile, plan.overlap)
+    blender = RowBlender(ch, cw, k, tile, plan.overlap)
+    up = BilinearRowUpsampler(plan.height, plan.width, ch, cw, plan.factor) if plan.factor > 1 else None
+    cols = mirror_index(np.arange(xs[0], xs[-1] + tile), cw)
+    cloud = list(card.cloud_classes)
+    counts = np.zeros(NODATA + 1, np.int64)
+    progress.log(f"{len(ys)} x {len(xs)} tiles of {tile} x {tile} px on a {cw} x {ch} processing grid")
+
+    prob_writer = None
+    with _class_writer(ds, output_path, card, plan) as writer:
+        try:
+            if probability_path:
+                prob_writer = writer_like(ds, probability_path, bands=1, dtype=np.uint8, nodata=NODATA,
+                                          band_descriptions=["cloud probability (%)"],
+                                          metadata={"CLOUD_MODEL": card.id})
+
+            def emit(row0, probs):
+                """Write finished input-grid rows row0.. from (classes, n, width) probabilities."""
+                n = probs.shape[1]
+                _, valid = reader.fine_rows(row0, row0 + n)
+                classes = np.argmax(probs, axis=0).astype(np.uint8)
+                classes[~valid] = NODATA
+                counts[:] += np.bincount(classes.ravel(), minlength=NODATA + 1)
+                writer.write(classes, 0, row0)
+                if prob_writer is not None:
+                    p = np.rint(np.clip(probs[cloud].sum(axis=0), 0, 1) * 100).astype(np.uint8)
+                    p[~valid] = NODATA
+                    prob_writer.write(p, 0, row0)
+
+            for i, y in enumerate(ys):
+                rows = mirror_index(np.arange(y, y + tile), ch)
+                lo, hi = int(rows.min()), int(rows.max()) + 1
+                x_in, _ = reader.model_rows(lo, hi)
+                strip = x_in[:, rows - lo][:, :, cols]
+                for b0 in range(0, len(xs), plan.batch_size):
+                    group = xs[b0:b0 + plan.batch_size]
+                    batch = np.stack([strip[:, :, x - xs[0]:x - xs[0] + tile] for x in group])
+                    out = model(batch)
+                    probs = out if card.output_kind == "probabilities" else softmax(out, axis=1)
+                    for x, p in zip(group, probs):
+                        blender.add(y, x, p)
+                    progress.check()
+                done = blender.finish_rows(last=(i == len(ys) - 1))
+                if done is not None:
+                    if up is None:
+                        emit(*done)
+                    else:
+                        fine = up.push(*done)
+                        if fine is not None:
+                            emit(*fine)
+                progress.update((i + 1) / len(ys))
+            if prob_writer is not None:
+                prob_writer.commit()
+                prob_writer = None
+        except BaseException:
+            if prob_writer is not None:
+                prob_writer.abort()
+            raise
+    names = card.class_names
+    return {(names[v] if v < len(names) else ("nodata" if v == NODATA else str(v))): int(c)
+            for v, c in enumerate(counts) if c}
+
+
+def generate_cloud_mask(input_path, output_path, probability_path=None, progress=NULL_PROGRESS, model=None,
+                        **options):
+    """Plan (check everything) and run in one call; options are those of plan_cloud_mask."""
+    plan = plan_cloud_mask(input_path, output_path, probability_path=probability_path, **options)
+    return run_cloud_mask(plan, output_path, probability_path, progress, model)
+
+
+gdal.UseExceptions()

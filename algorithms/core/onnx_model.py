@@ -1,0 +1,72 @@
+"""An onnxruntime session for a model card, checked against the card; onnxruntime is imported only here, on use,
+so the plugin loads without it and says how to install it."""
+
+import sys
+
+import numpy as np
+
+from .progress import InputError
+
+
+def pip_command():
+    """The exact command that installs onnxruntime for the Python running this code."""
+    exe = sys.executable or "python3"
+    if "qgis" in exe.lower() and "python" not in exe.lower():
+        exe = "python3"
+    return f'{exe} -m pip install --user "onnxruntime>=1.16" "numpy<2"'
+
+
+def import_onnxruntime():
+    """The onnxruntime module, or InputError with the pip command that installs it."""
+    try:
+        import onnxruntime
+    except ImportError as err:
+        raise InputError(f"The Python package onnxruntime is needed to run the cloud model but cannot be imported "
+                         f"({err}). Install it for QGIS's Python with:  {pip_command()}  and restart QGIS. "
+                         "(On Debian/Ubuntu add --break-system-packages.)") from None
+    return onnxruntime
+
+
+class OnnxModel:
+    """Runs batches of (N, bands, tile, tile) float32 through a card's ONNX model on the CPU."""
+
+    def __init__(self, card, path, threads=0):
+        ort = import_onnxruntime()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(threads or 0)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise InputError(f"onnxruntime cannot load the model '{path}': {str(err).splitlines()[0][:300]}. "
+                             "Check that it is an ONNX file and not damaged (re-run `make models`).") from None
+        self.card = card
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        names = [i.name for i in inputs]
+        self.input_name = card.input_name if card.input_name in names else None
+        if self.input_name is None or len(inputs) != 1:
+            raise InputError(f"The model '{path}' does not fit its card: it has inputs {names}, the card expects one "
+                             f"input named '{card.input_name}'.")
+        outs = [o.name for o in outputs]
+        self.output_name = card.output_name if card.output_name in outs else (outs[0] if len(outs) == 1 else None)
+        if self.output_name is None:
+            raise InputError(f"The model '{path}' has outputs {outs}; its card names '{card.output_name}'.")
+        shape = inputs[0].shape
+        want = [None, len(card.bands), card.tile_size, card.tile_size]
+        if len(shape) != 4 or any(isinstance(s, int) and w is not None and s != w for s, w in zip(shape, want)):
+            raise InputError(f"The model '{path}' expects input shape {shape}, but its card describes "
+                             f"[N, {len(card.bands)}, {card.tile_size}, {card.tile_size}] ({len(card.bands)} bands "
+                             f"{card.bands}, tile {card.tile_size}). Fix the card's 'input' section.")
+        out_shape = next(o.shape for o in outputs if o.name == self.output_name)
+        if len(out_shape) != 4 or (isinstance(out_shape[1], int) and out_shape[1] != len(card.classes)):
+            raise InputError(f"The model '{path}' has output shape {out_shape}, but its card lists "
+                             f"{len(card.classes)} classes; the output must be [N, classes, H, W].")
+
+    def __call__(self, batch):
+        """(N, classes, tile, tile) float32 scores for a (N, bands, tile, tile) batch."""
+        out = self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(batch, np.float32)})[0]
+        if out.shape[1] != len(self.card.classes) or out.shape[2:] != batch.shape[2:]:
+            raise InputError(f"The model returned shape {list(out.shape)} for input {list(batch.shape)}; expected "
+                             f"[N, {len(self.card.classes)}, {batch.shape[2]}, {batch.shape[3]}].")
+        return out.astype(np.float32, copy=False)
