@@ -63,6 +63,8 @@ class RasterWriter:
         self._tmp = os.path.join(folder, f".{base}.{uuid.uuid4().hex[:8]}.partial.tif")
         self.dtype = np.dtype(dtype)
         self.width, self.height, self.bands = int(width), int(height), int(bands)
+        self._written = False
+        self._late_classes = None
         gdal_type = gdal_array.NumericTypeCodeToGDALTypeCode(self.dtype)
         if gdal_type is None:
             raise InputError(f"Cannot write data type {self.dtype} to a raster.")
@@ -87,9 +89,20 @@ class RasterWriter:
             self.set_classes(color_table, category_names)
 
     def set_classes(self, color_table=None, category_names=None):
-        """Give every band a colour table {value: (r, g, b[, a])} and/or category names (index = value)."""
+        """Give every band a colour table {value: (r, g, b[, a])} and/or category names (index = value).
+
+        May be called after writing: GDAL 3.10 (unlike 3.6) writes complete tiles at once, after which libtiff
+        refuses to change the photometric tag ("Cannot modify tag ... while writing"), so the classes are then
+        applied at commit, on the closed temporary file reopened for update.
+        """
+        if self._written:
+            self._late_classes = (color_table, category_names)
+            return
+        self._apply_classes(self.ds, color_table, category_names)
+
+    def _apply_classes(self, ds, color_table, category_names):
         for b in range(1, self.bands + 1):
-            band = self.ds.GetRasterBand(b)
+            band = ds.GetRasterBand(b)
             if color_table:
                 ct = gdal.ColorTable()
                 for value, rgba in color_table.items():
@@ -102,6 +115,7 @@ class RasterWriter:
     def write(self, array, x, y, band=None):
         """Write a (h, w) array to `band` (1-based) or a (bands, h, w) array to all bands at column x, row y."""
         array = np.asarray(array)
+        self._written = True
         if band is not None:
             self.ds.GetRasterBand(band).WriteArray(array.astype(self.dtype, copy=False), int(x), int(y))
             return
@@ -132,6 +146,10 @@ class RasterWriter:
         try:
             self.ds.FlushCache()
             self.ds = None
+            if self._late_classes is not None:
+                ds = gdal.Open(self._tmp, gdal.GA_Update)
+                self._apply_classes(ds, *self._late_classes)
+                ds = None
             if self.driver != "GTiff":
                 conv = self._tmp + "." + self.driver
                 gdal.Translate(conv, self._tmp, format=self.driver)

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Run the test suite on QGIS 3.40 (Debian 13 "trixie": Python 3.13, numpy 2, GDAL 3.10) from a Debian 12 host.
+#
+# Builds (once) a minimal trixie root with debootstrap under build/trixie, installs QGIS there from Debian's
+# packages and the plugin's pip requirements (onnxruntime) from wheels downloaded on the host (pip inside the
+# root may not reach PyPI), copies the project in (models/ included) and runs pytest inside it with chroot.
+# Needs root (re-runs itself with sudo). Idempotent: a complete root is reused; `--rebuild` starts afresh.
+#
+#   tests/qgis340/run.sh [--rebuild] [--setup-only] [--unmount] [pytest args...]   (default args: tests)
+#
+# Environment: QGIS340_ROOT (default build/trixie), QGIS340_MIRROR (default: the Debian URI of this host's
+# apt sources), QGIS340_SUITE (default trixie).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
+
+ROOTFS="${QGIS340_ROOT:-$REPO/build/trixie}"
+SUITE="${QGIS340_SUITE:-trixie}"
+STATE="$ROOTFS/.cloud_removal"        # set-up stage markers
+WORK="/work/project"                  # where the project copy lives inside the root
+APT_PKGS="qgis python3-qgis qgis-providers python3-gdal python3-scipy python3-numpy python3-pip python3-pytest"
+# Python packages that come from Debian inside the root (they must match Debian's GDAL build): never from wheels.
+DEBIAN_PY="numpy scipy pytest"
+
+log() { printf '[qgis340] %s\n' "$*" >&2; }
+now() { date +%s; }
+
+mirror() {
+    if [ -n "${QGIS340_MIRROR:-}" ]; then echo "$QGIS340_MIRROR"; return; fi
+    local uri
+    uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk 'tolower($1)=="uris:" {print $2}' \
+           | grep -v -- '-security' | head -n1 || true)"
+    if [ -z "$uri" ]; then
+        uri="$(grep -hE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+               | grep -v -- '-security' | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; exit}}' \
+               | head -n1 || true)"
+    fi
+    echo "${uri:-http://deb.debian.org/debian}"
+}
+
+mounted() { grep -qs " $1 " /proc/mounts; }
+
+unmount_all() {
+    local m
+    for m in "$ROOTFS/sys" "$ROOTFS/proc" "$ROOTFS/dev/shm"; do
+        if mounted "$m"; then umount "$m" 2>/dev/null || umount -l "$m" || true; fi
+    done
+}
+
+mount_all() {
+    mkdir -p "$ROOTFS/proc" "$ROOTFS/sys" "$ROOTFS/dev/shm"
+    mounted "$ROOTFS/proc" || mount -t proc proc "$ROOTFS/proc"
+    mounted "$ROOTFS/sys" || mount -t sysfs -o ro sysfs "$ROOTFS/sys"
+    mounted "$ROOTFS/dev/shm" || mount -t tmpfs -o mode=1777,size=512m shm "$ROOTFS/dev/shm"
+}
+
+in_root() {  # run a command inside the root with a clean environment
+    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+        DEBIAN_FRONTEND=noninteractive chroot "$ROOTFS" "$@"
+}
+
+stage_done() { [ -f "$STATE/$1" ] && [ "$(cat "$STATE/$1")" = "$2" ]; }
+mark() { mkdir -p "$STATE" && printf '%s' "$2" > "$STATE/$1"; }
+
+setup_root() {
+    local t0 t
+    t0=$(now)
+    if ! stage_done debootstrap "$SUITE"; then
+        if ! command -v debootstrap >/dev/null; then
+            log "installing debootstrap"
+            apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap
+        fi
+        unmount_all
+        rm -rf --one-file-system "$ROOTFS"
+        mkdir -p "$(dirname "$ROOTFS")"
+        log "debootstrap --variant=minbase $SUITE $ROOTFS $(mirror)"
+        t=$(now)
+        debootstrap --variant=minbase "$SUITE" "$ROOTFS" "$(mirror)" >"$ROOTFS.debootstrap.log" 2>&1 \
+            || { tail -n 30 "$ROOTFS.debootstrap.log" >&2; exit 1; }
+        mark debootstrap "$SUITE"
+        log "debootstrap: $(( $(now) - t )) s"
+    fi
+    cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
+    mount_all
+    if ! stage_done apt "$APT_PKGS"; then
+        log "apt-get install (in the root): $APT_PKGS"
+        t=$(now)
+        # shellcheck disable=SC2086
+        in_root bash -c "apt-get update -q && apt-get install -y -q --no-install-recommends $APT_PKGS \
+            && apt-get clean" >"$ROOTFS.apt.log" 2>&1 || { tail -n 30 "$ROOTFS.apt.log" >&2; exit 1; }
+        mark apt "$APT_PKGS"
+        log "apt: $(( $(now) - t )) s"
+    fi
+    local reqs key
+    reqs="$(grep -hvE '^[[:space:]]*(#|$)' "$REPO/requirements.txt" \
+            | grep -viE "^($(echo "$DEBIAN_PY" | tr ' ' '|'))([^A-Za-z0-9_.-]|$)" || true)"
+    key="$(printf '%s' "$reqs" | tr '\n' ' ')"
+    if ! stage_done wheels "$key"; then
+        t=$(now)
+        rm -rf "$ROOTFS/tmp/wheels" && mkdir -p "$ROOTFS/tmp/wheels"
+        if [ -n "$reqs" ]; then
+            log "pip download (host, for cp313) and install (root, no index): $key"
+            local pyhost=/usr/bin/python3
+            if ! "$pyhost" -m pip --version >/dev/null 2>&1; then
+                apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                    python3-pip
+            fi
+            printf '%s\n' "$reqs" > "$ROOTFS/tmp/wheels/requirements.txt"
+            "$pyhost" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
+                --python-version 3.13 --implementation cp \
+                --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+                --platform manylinux2014_x86_64 --platform any \
+                -d "$ROOTFS/tmp/wheels" -r "$ROOTFS/tmp/wheels/requirements.txt"
+            local p
+            for p in $DEBIAN_PY; do rm -f "$ROOTFS/tmp/wheels/$p"-[0-9]*.whl; done
+            # Wheels of distributions Debian already installed (packaging, ...) are skipped: pip cannot
+            # replace those, and Debian's builds are the ones its other packages were tested with.
+            in_root python3 -c '
+import glob, importlib.metadata as md, subprocess, sys
+todo = []
+for whl in sorted(glob.glob("/tmp/wheels/*.whl")):
+    name = whl.rsplit("/", 1)[1].split("-")[0]
+    try:
+        print("[qgis340] already installed:", name, md.version(name), file=sys.stderr)
+    except md.PackageNotFoundError:
+        todo.append(whl)
+if todo:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--break-system-packages", "--no-index",
+                    "--no-deps", "--disable-pip-version-check", "--root-user-action=ignore", *todo], check=True)
+'
+        fi
+        rm -rf "$ROOTFS/tmp/wheels"
+        mark wheels "$key"
+        log "wheels: $(( $(now) - t )) s"
+    fi
+    if [ ! -x "$ROOTFS/usr/bin/qgis_process" ] && [ ! -x "$ROOTFS/usr/bin/qgis_process.bin" ]; then
+        log "no qgis_process in $ROOTFS"; exit 1
+    fi
+    log "set-up: $(( $(now) - t0 )) s (0 s means the existing root was reused)"
+}
+
+copy_project() {
+    # A copy, not a bind mount: nothing under build/ can then reach the real repository.
+    rm -rf "${ROOTFS:?}$WORK"
+    mkdir -p "$ROOTFS$WORK"
+    tar -C "$REPO" --exclude=./.git --exclude=./build --exclude=./dist --exclude='__pycache__' \
+        --exclude=./.pytest_cache --exclude=./.ruff_cache -cf - . | tar -C "$ROOTFS$WORK" -xf -
+    mkdir -p "$ROOTFS$WORK/build/plugins"
+    ln -sfn "$WORK" "$ROOTFS$WORK/build/plugins/cloud_removal"
+}
+
+main() {
+    local rebuild=0 setup_only=0
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --rebuild) rebuild=1; shift ;;
+            --setup-only) setup_only=1; shift ;;
+            --unmount) unmount_all; exit 0 ;;
+            *) break ;;
+        esac
+    done
+    [ $# -gt 0 ] || set -- tests
+
+    mkdir -p "$(dirname "$ROOTFS")"
+    exec 9>"$ROOTFS.lock"
+    flock 9                                # one user of the root at a time; mounts left over are stale
+    trap unmount_all EXIT INT TERM
+    unmount_all
+    if [ "$rebuild" = 1 ]; then rm -rf --one-file-system "$ROOTFS"; fi
+
+    setup_root
+    [ "$setup_only" = 1 ] && return 0
+
+    copy_project
+    local qp=/usr/bin/qgis_process
+    [ -x "$ROOTFS$qp" ] || qp=/usr/bin/qgis_process.bin
+    local t status=0
+    t=$(now)
+    in_root env HOME=/tmp/home QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=/tmp/xdg-runtime \
+        PYTHONWARNINGS=ignore::DeprecationWarning QGIS_PROCESS="$qp" \
+        bash -c 'mkdir -p "$HOME" && mkdir -p -m 0700 "$XDG_RUNTIME_DIR" && cd '"$WORK"' \
+                 && python3 .ci/versions.py && exec python3 -m pytest -c tests/pytest.ini "$@"' \
+        pytest "$@" || status=$?
+    log "tests: $(( $(now) - t )) s, exit status $status"
+    return "$status"
+}
+
+main "$@"
