@@ -40,7 +40,7 @@ def reference(values, remap_text, nodata, grow, min_region):
         small = (sizes < min_region)[labels] & (labels > 0)
         out[small] = 0
     if grow:
-        grown = grow_disk(out == 1, grow)
+        grown = ndimage.distance_transform_edt(out != 1) <= grow
         out[grown & (out != 255)] = 1
     return out
 
@@ -145,3 +145,12 @@ def test_progress_reaches_100(tmp_path, speckled):
     reclassify_raster(src, 1, Remap(tuple(parse_remap("1 1")), True), tmp_path / "o.tif", grow=1,
                       min_region=2, progress=Progress(on_progress=seen.append), block_pixels=256)
     assert seen == sorted(seen) and seen[-1] == pytest.approx(100)
+
+
+@pytest.mark.parametrize("radius", [1, 2, 5, 13])
+def test_grow_disk_equals_distance_transform(radius):
+    rng = np.random.default_rng(radius)
+    binary = rng.random((60, 45)) < 0.01
+    binary[0, 0] = binary[-1, 20] = True
+    expected = ndimage.distance_transform_edt(~binary) <= radius
+    assert np.array_equal(grow_disk(binary, radius), expected)
