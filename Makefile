@@ -13,7 +13,7 @@ APT_PKGS  := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-pip 
 export QT_QPA_PLATFORM := offscreen
 export PYTHONWARNINGS  := ignore::DeprecationWarning
 
-.PHONY: setup apt pip link check models test test-core lint package bench demo clean
+.PHONY: setup apt pip link check models test test-qgis340 test-core lint package bench demo clean
 
 ## setup: install QGIS (Debian apt) and the Python packages, link the plugin; idempotent
 setup: apt pip link check models
@@ -56,6 +56,14 @@ models:
 test: setup
 	$(PY) -m pytest -c tests/pytest.ini tests
 
+## test-qgis340: every test on QGIS 3.40 / Python 3.13 / numpy 2 (Debian 13 root made once under build/trixie
+## by tests/qgis340/run.sh; root or sudo). PYTEST_ARGS="tests/core -x" narrows it.
+test-qgis340:
+	@$(PY) -m pip --version >/dev/null 2>&1 || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  $(SUDO) apt-get install -y -q --no-install-recommends python3-pip; }
+	@$(MAKE) --no-print-directory models
+	$(SUDO) tests/qgis340/run.sh $(PYTEST_ARGS)
+
 test-core: link
 	$(PY) -m pytest -c tests/pytest.ini tests/core
 
@@ -80,4 +88,5 @@ demo: setup
 	$(PY) tests/demo/run_demo.py
 
 clean:
+	@! grep -qs " $(BUILD)/" /proc/mounts || $(SUDO) tests/qgis340/run.sh --unmount
 	rm -rf $(BUILD) dist
