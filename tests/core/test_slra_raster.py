@@ -1,0 +1,183 @@
+"""SLRA on raster files: equal to the array core, block-size independent, bit-exact outside, checks before output."""
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from cloud_removal.algorithms.core import slra, slra_raster
+from cloud_removal.algorithms.core.progress import InputError, Progress
+
+GT = (500000.0, 20.0, 0.0, 9100000.0, 0.0, -20.0)
+
+
+def write(path, arr, gt=GT, epsg=32737, nodata=None, dtype=None):
+    from osgeo import gdal_array, osr
+
+    arr = np.asarray(arr if dtype is None else np.asarray(arr).astype(dtype))
+    arr3 = arr[None] if arr.ndim == 2 else arr
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr3.shape[2], arr3.shape[1], arr3.shape[0],
+                                              gdal_array.NumericTypeCodeToGDALTypeCode(arr3.dtype))
+    ds.SetGeoTransform(gt)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    ds.SetProjection(srs.ExportToWkt())
+    for i in range(arr3.shape[0]):
+        b = ds.GetRasterBand(i + 1)
+        if nodata is not None:
+            b.SetNoDataValue(nodata)
+        b.WriteArray(arr3[i])
+    ds = None
+    return str(path)
+
+
+def read(path):
+    ds = gdal.Open(str(path))
+    arr = ds.ReadAsArray()
+    return arr[None] if arr.ndim == 2 else arr
+
+
+def blobs(rng, h, w, n, rmax):
+    yy, xx = np.mgrid[:h, :w]
+    m = np.zeros((h, w), np.uint8)
+    for _ in range(n):
+        cy, cx, r = rng.integers(0, h), rng.integers(0, w), rng.integers(2, rmax + 1)
+        m[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = 1
+    return m
+
+
+def scene(rng, h, w, nb=3):
+    base = rng.normal(0, 30, (nb, h, w)).cumsum(axis=2).cumsum(axis=1) / 40 + 1000
+    return base + rng.normal(0, 5, (nb, h, w)), 0.7 * base + 100 + rng.normal(0, 5, (nb, h, w))
+
+
+@pytest.fixture()
+def case(tmp_path):
+    rng = np.random.default_rng(1)
+    h, w = 260, 330
+    t, r = scene(rng, h, w)
+    m = blobs(rng, h, w, 6, 9)
+    return (write(tmp_path / "t.tif", t), write(tmp_path / "r.tif", r), write(tmp_path / "m.tif", m), t, r, m)
+
+
+def test_equals_array_core_with_several_groups_and_block_sizes(case, tmp_path):
+    tp, rp, mp, t, r, m = case
+    logs = []
+    s = slra_raster.run_slra(tp, rp, mp, tmp_path / "o1.tif", window_size=20, progress=Progress(on_log=logs.append))
+    assert s["groups"] > 1, s
+    ref, _ = slra.slra_fill(t, r, m.astype(bool), window_size=20)
+    out = read(tmp_path / "o1.tif")
+    np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-8)
+    np.testing.assert_array_equal(out[:, m == 0], t[:, m == 0])     # outside: bit for bit
+    slra_raster.run_slra(tp, rp, mp, tmp_path / "o2.tif", window_size=20, block_pixels=32 * 32)
+    np.testing.assert_array_equal(read(tmp_path / "o2.tif"), out)
+    assert any("independent group" in line for line in logs)
+
+
+def test_buffer_grows_region(case, tmp_path):
+    tp, rp, mp, t, r, m = case
+    s = slra_raster.run_slra(tp, rp, mp, tmp_path / "o.tif", window_size=20, buffer=3)
+    from scipy import ndimage
+
+    grown = ndimage.maximum_filter(m, size=7).astype(bool)
+    assert s["fill_pixels"] == grown.sum()
+    ref, _ = slra.slra_fill(t, r, grown, window_size=20)
+    np.testing.assert_allclose(read(tmp_path / "o.tif"), ref, rtol=1e-10, atol=1e-8)
+
+
+def test_integer_nodata_zero_values_and_replacement_gaps(tmp_path):
+    rng = np.random.default_rng(2)
+    h, w = 80, 90
+    t, r = scene(rng, h, w, 2)
+    t, r = np.rint(t - 1000).astype(np.int16), np.rint(r - 800).astype(np.int16)
+    t[:, 0:3, :] = -9999                       # target nodata strip
+    t[:, 40:42, 10:20] = 0                      # zero is a value
+    r[:, :, 60:63] = -9999                      # replacement gap crossing the region
+    m = np.zeros((h, w), np.uint8)
+    m[20:60, 45:75] = 255                       # a 0/255 mask
+    m[0:5, 0:5] = 7                             # region in the nodata corner
+    msk = write(tmp_path / "m.tif", m, nodata=7)  # ... declared mask nodata: not filled
+    out_p = tmp_path / "o.tif"
+    s = slra_raster.run_slra(write(tmp_path / "t.tif", t, nodata=-9999), write(tmp_path / "r.tif", r, nodata=-9999),
+                             msk, out_p, window_size=20)
+    out = read(out_p)
+    ds = gdal.Open(str(out_p))
+    assert ds.GetRasterBand(1).GetNoDataValue() == -9999 and out.dtype == np.int16
+    fill = m == 255
+    np.testing.assert_array_equal(out[:, ~fill], t[:, ~fill])
+    gap = fill & (np.arange(w)[None, :] >= 60) & (np.arange(w)[None, :] < 63)
+    assert (out[:, gap] == -9999).all() and s["no_replacement"] == 2 * gap.sum()
+    assert (out[:, fill & ~gap] != -9999).all()
+    ref, _ = slra.slra_fill(t.astype(float), r.astype(float), fill, t != -9999, r != -9999, window_size=20)
+    np.testing.assert_allclose(out[:, fill & ~gap], np.rint(ref[:, fill & ~gap]), atol=1)
+
+
+def test_empty_mask_copies_and_warns(case, tmp_path):
+    tp, rp, _, t, _, m = case
+    mp = write(tmp_path / "empty.tif", np.zeros_like(m))
+    logs = []
+    s = slra_raster.run_slra(tp, rp, mp, tmp_path / "o.tif", progress=Progress(on_log=logs.append))
+    assert s["fill_pixels"] == 0
+    np.testing.assert_array_equal(read(tmp_path / "o.tif"), t)
+    assert any("Warning" in line for line in logs)
+
+
+@pytest.mark.parametrize("kwargs, text", [
+    ({"window_size": 50}, "multiple of 20"),
+    ({"window_size": 0}, "multiple of 20"),
+    ({"buffer": 16}, "BUFFER"),
+    ({"buffer": -1}, "BUFFER"),
+    ({"mask_band": 3}, "Band 3"),
+])
+def test_bad_parameters_write_nothing(case, tmp_path, kwargs, text):
+    tp, rp, mp, *_ = case
+    out = tmp_path / "sub" / "o.tif"
+    with pytest.raises(InputError, match=text):
+        slra_raster.run_slra(tp, rp, mp, out, **kwargs)
+    assert not out.exists()
+
+
+def test_band_mismatch_full_mask_and_overwrite(case, tmp_path):
+    tp, rp, mp, t, r, m = case
+    r2 = write(tmp_path / "r2.tif", r[:2])
+    with pytest.raises(InputError, match="2 band"):
+        slra_raster.run_slra(tp, r2, mp, tmp_path / "o.tif")
+    full = write(tmp_path / "full.tif", np.ones_like(m))
+    with pytest.raises(InputError, match="covers every pixel"):
+        slra_raster.run_slra(tp, rp, full, tmp_path / "o.tif")
+    with pytest.raises(InputError, match="overwrite"):
+        slra_raster.run_slra(tp, rp, mp, tp)
+    assert not (tmp_path / "o.tif").exists()
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_cancel_leaves_nothing(case, tmp_path):
+    tp, rp, mp, *_ = case
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > 3
+
+    from cloud_removal.algorithms.core.progress import Cancelled
+
+    with pytest.raises(Cancelled):
+        slra_raster.run_slra(tp, rp, mp, tmp_path / "o.tif", window_size=20,
+                             progress=Progress(is_cancelled=cancelled))
+    assert not list(tmp_path.glob("o*")) and not list(tmp_path.glob(".o*"))
+
+
+def test_float_nan_bits_preserved_outside(tmp_path):
+    rng = np.random.default_rng(5)
+    t, r = scene(rng, 60, 60, 1)
+    t = t.astype(np.float32)
+    t[0, 5, 5] = np.nan
+    t[0, 6, 6] = -0.0
+    m = np.zeros((60, 60), np.uint8)
+    m[20:40, 20:40] = 1
+    out = tmp_path / "o.tif"
+    slra_raster.run_slra(write(tmp_path / "t.tif", t), write(tmp_path / "r.tif", r.astype(np.float32)),
+                         write(tmp_path / "m.tif", m), out, window_size=20)
+    o = read(out)
+    assert o.dtype == np.float32
+    outside = m == 0
+    assert o[:, outside].tobytes() == t[:, outside].tobytes()
