@@ -9,7 +9,6 @@ from qgis.PyQt.QtGui import QIcon
 from .generate_cloud_mask import GenerateCloudMask
 from .reclassify_cloud_types import ReclassifyCloudTypes
 from .stepwise_local_radiometric_adjustment import StepwiseLocalRadiometricAdjustment
-from .stepwise_local_radiometric_adjustment import StepwiseLocalRadiometricAdjustment
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
 
