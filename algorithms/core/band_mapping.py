@@ -110,11 +110,18 @@ def map_bands(band_count, descriptions=None, wavelengths=None, explicit=None):
     sources = (("band wavelengths (CENTRAL_WAVELENGTH_NM)", lambda: by_wavelength(wavelengths or {})),
                ("band descriptions", lambda: by_description(descriptions or [])),
                (LAYOUT_NAMES.get(band_count, ""), lambda: by_layout(band_count)))
+    partial = []
     for name, finder in sources:
         found = finder()
         if all(r in found for r in ROLES[:4]):
             auto, how = found, f"from the {name}"
             break
+        if found:
+            partial.append((-len(found), len(partial), found, name))
+    else:
+        if partial:  # none found all four: keep the most complete, so messages can say what is missing
+            _, _, auto, name = min(partial)
+            how = f"partly from the {name}"
     roles = {r: int(b) for r, b in explicit.items()}
     taken = set(roles.values())
     for role in ROLES:
