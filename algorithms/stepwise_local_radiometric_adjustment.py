@@ -1,4 +1,4 @@
-"""Stepwise Local Radiometric Adjustment: fill the masked pixels of a cloudy image from another date (Li et al. 2019)."""
+"""Stepwise Local Radiometric Adjustment: fill masked pixels of a cloudy image from another date (Li et al. 2019)."""
 
 from qgis.core import (
     QgsProcessingException,

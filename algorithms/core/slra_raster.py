@@ -17,8 +17,17 @@ from scipy import ndimage
 from . import slra
 from .align import align_to
 from .progress import NULL_PROGRESS, InputError
-from .raster_io import (DEFAULT_BLOCK_PIXELS, Window, band_nodata, block_windows, check_band, numpy_dtype,
-                        open_raster, read_window, same_path)
+from .raster_io import (
+    DEFAULT_BLOCK_PIXELS,
+    Window,
+    band_nodata,
+    block_windows,
+    check_band,
+    numpy_dtype,
+    open_raster,
+    read_window,
+    same_path,
+)
 from .raster_writer import TILE, writer_like
 
 gdal.UseExceptions()

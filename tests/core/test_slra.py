@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from cloud_removal.algorithms.core import slra
 
 

@@ -2,11 +2,9 @@
 
 import numpy as np
 import pytest
-from osgeo import gdal
-
 from cloud_removal.algorithms.core import align, slra_raster
 from cloud_removal.algorithms.core.progress import InputError, Progress
-
+from osgeo import gdal
 from test_slra_raster import GT, read, scene, write
 
 
@@ -67,8 +65,7 @@ def test_no_overlap_and_ungeoreferenced(tmp_path):
     with pytest.raises(InputError, match="does not overlap"):
         slra_raster.run_slra(tp, far, mp, tmp_path / "o.tif", window_size=20)
     plain = tmp_path / "plain.tif"
-    ds = gdal.GetDriverByName("GTiff").Create(str(plain), 20, 20, 1, gdal.GDT_Float64)
-    ds = None
+    gdal.GetDriverByName("GTiff").Create(str(plain), 20, 20, 1, gdal.GDT_Float64).FlushCache()
     with pytest.raises(InputError, match="no georeferencing"):
         slra_raster.run_slra(tp, str(plain), mp, tmp_path / "o.tif", window_size=20)
     assert not (tmp_path / "o.tif").exists()

@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-from osgeo import gdal
-
 from cloud_removal.algorithms.core import slra, slra_raster
 from cloud_removal.algorithms.core.progress import InputError, Progress
+from osgeo import gdal
 
 GT = (500000.0, 20.0, 0.0, 9100000.0, 0.0, -20.0)
 
