@@ -22,6 +22,8 @@ WORK="/work/project"                  # where the project copy lives inside the 
 APT_PKGS="qgis python3-qgis qgis-providers python3-gdal python3-scipy python3-numpy python3-pip python3-pytest"
 # Python packages that come from Debian inside the root (they must match Debian's GDAL build): never from wheels.
 DEBIAN_PY="numpy scipy pytest"
+# Requirements not installed in the root at all (lint runs on the host only).
+SKIP_REQS="ruff"
 
 log() { printf '[qgis340] %s\n' "$*" >&2; }
 now() { date +%s; }
@@ -93,8 +95,10 @@ setup_root() {
         log "apt: $(( $(now) - t )) s"
     fi
     local reqs key
-    reqs="$(grep -hvE '^[[:space:]]*(#|$)' "$REPO/requirements.txt" \
-            | grep -viE "^($(echo "$DEBIAN_PY" | tr ' ' '|'))([^A-Za-z0-9_.-]|$)" || true)"
+    # The plugin's and the tests' pip requirements, less what Debian provides or the root does not need.
+    reqs="$(cat "$REPO/requirements.txt" "$REPO/tests/requirements.txt" 2>/dev/null \
+            | sed 's/[[:space:]]*#.*//' | grep -vE '^[[:space:]]*$' \
+            | grep -viE "^($(echo "$DEBIAN_PY $SKIP_REQS" | tr ' ' '|'))([^A-Za-z0-9_.-]|$)" || true)"
     key="$(printf '%s' "$reqs" | tr '\n' ' ')"
     if ! stage_done wheels "$key"; then
         t=$(now)
@@ -122,8 +126,12 @@ todo = []
 for whl in sorted(glob.glob("/tmp/wheels/*.whl")):
     name = whl.rsplit("/", 1)[1].split("-")[0]
     try:
-        print("[qgis340] already installed:", name, md.version(name), file=sys.stderr)
+        dist = md.distribution(name)
     except md.PackageNotFoundError:
+        dist = None
+    if dist is not None and str(dist.locate_file("")).startswith("/usr/lib/python3/"):
+        print("[qgis340] keeping the Debian package of", name, dist.version, file=sys.stderr)
+    else:
         todo.append(whl)
 if todo:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--break-system-packages", "--no-index",
