@@ -2,12 +2,13 @@
 
 import os
 
-from qgis.core import QgsProcessingProvider
+from qgis.core import QgsApplication, QgsProcessingProvider
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from .generate_cloud_mask import GenerateCloudMask
 from .reclassify_cloud_types import ReclassifyCloudTypes
+from .shipped_models import shipped_models
 from .stepwise_local_radiometric_adjustment import StepwiseLocalRadiometricAdjustment
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
@@ -21,6 +22,23 @@ ALGORITHM_CLASSES = [
 
 class CloudRemovalProvider(QgsProcessingProvider):
     """Provider id `cloudremoval`, shown as "Cloud Removal" in the Processing Toolbox."""
+
+    def __init__(self):
+        super().__init__()
+        self._registry = QgsApplication.processingRegistry()
+        self._registry.providerAdded.connect(self._registered)
+
+    def _registered(self, provider_id):
+        """Reload once registered: the shipped models resolve their child algorithms through the registry."""
+        if provider_id == self.id():
+            self._registry.providerAdded.disconnect(self._registered)
+            self.refreshAlgorithms()
+
+    def unload(self):
+        try:
+            self._registry.providerAdded.disconnect(self._registered)
+        except TypeError:  # already disconnected
+            pass
 
     def id(self):
         return "cloudremoval"
@@ -40,3 +58,6 @@ class CloudRemovalProvider(QgsProcessingProvider):
     def loadAlgorithms(self):  # noqa: N802 (QGIS API name)
         for cls in ALGORITHM_CLASSES:
             self.addAlgorithm(cls())
+        if self._registry.providerById(self.id()) is self:
+            for model in shipped_models():
+                self.addAlgorithm(model)

@@ -1,0 +1,145 @@
+"""Build algorithms/modeler/remove_clouds.model3: Generate Cloud Mask -> Reclassify -> SLRA, laid out for reading.
+
+Run with `make model3` (headless QGIS with the provider registered). A test checks the committed file matches.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "build" / "plugins"))
+
+from qgis.core import (  # noqa: E402
+    QgsApplication,
+    QgsProcessingModelAlgorithm,
+    QgsProcessingModelChildAlgorithm,
+    QgsProcessingModelChildParameterSource,
+    QgsProcessingModelOutput,
+    QgsProcessingModelParameter,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+)
+from qgis.PyQt.QtCore import QPointF  # noqa: E402
+
+CLASSES = ["Clouds", "Clouds and cloud shadows"]
+REMAP_EXPRESSION = ("concat(if(@classes_to_remove = 0, '1 1;2 0', '1 1;2 1'), "
+                    "if(@fill_nodata, ';NODATA 1', ''))")
+
+
+def add_input(model, param, x, y):
+    model.addModelParameter(param, _placed(QgsProcessingModelParameter(param.name()), x, y))
+
+
+def _placed(component, x, y):
+    component.setPosition(QPointF(x, y))
+    return component
+
+
+def child(model, child_id, alg_id, description, x, y, sources, outputs):
+    """Add a child algorithm; sources: {param: source}, outputs: {child output: (name, description, x, y)}."""
+    c = QgsProcessingModelChildAlgorithm(alg_id)
+    c.setChildId(child_id)
+    c.setDescription(description)
+    c.setPosition(QPointF(x, y))
+    for param, source in sources.items():
+        c.addParameterSources(param, [source])
+    for definition in c.algorithm().parameterDefinitions():  # mandatory ones keep the algorithm's defaults
+        optional = definition.flags() & QgsProcessingParameterDefinition.FlagOptional
+        if definition.name() not in sources and not definition.isDestination() and not optional:
+            c.addParameterSources(definition.name(), [
+                QgsProcessingModelChildParameterSource.fromStaticValue(definition.defaultValue())])
+    model_outputs = {}
+    for out_name, (name, desc, ox, oy) in outputs.items():
+        o = _placed(QgsProcessingModelOutput(name, desc), ox, oy)
+        o.setChildId(child_id)
+        o.setChildOutputName(out_name)
+        model_outputs[name] = o
+    c.setModelOutputs(model_outputs)
+    model.addChildAlgorithm(c)
+
+
+def build():
+    """The Remove Clouds model as a QgsProcessingModelAlgorithm."""
+    param = QgsProcessingModelChildParameterSource.fromModelParameter
+    output = QgsProcessingModelChildParameterSource.fromChildOutput
+    model = QgsProcessingModelAlgorithm("Remove Clouds (mask, reclassify, fill)", "Cloud removal", "cloudremoval")
+    model.setHelpContent({
+        "ALG_DESC": "Removes clouds in one run: Generate Cloud Mask classifies clear, cloud and cloud shadow; "
+                    "Reclassify Cloud Types turns the chosen classes into a 0/1 mask; Stepwise Local Radiometric "
+                    "Adjustment fills the masked pixels from the replacement image of another date, adjusted to the "
+                    "cloudy image's radiometry. The open equivalent of an ArcGIS raster-function template run with "
+                    "Generate Raster From Raster Function.",
+        "ALG_CREATOR": "Cloud Removal contributors",
+        "ALG_HELP_CREATOR": "Cloud Removal contributors",
+        "ALG_VERSION": "0.1",
+        "cloudy_image": "Sentinel-2 image with clouds (stacked bands; band roles are found automatically).",
+        "replacement_image": "Image of another date with the same bands, ideally clear where the first is cloudy. "
+                             "It is aligned to the cloudy image's grid if needed.",
+        "product_level": "L1C (top of atmosphere) or L2A (surface reflectance): picks the cloud model.",
+        "reflectance_scale": "Reflectance = DN x scale. Empty: 0.0001 for integer images, 1 for float images.",
+        "classes_to_remove": "Clouds only, or clouds and their shadows.",
+        "fill_nodata": "Also fill the cloudy image's nodata pixels (e.g. clouds already masked out by the data "
+                       "provider) from the replacement image.",
+        "window_size": "Side of the local statistics window in pixels, a multiple of 20.",
+        "buffer": "Grow the mask by this many pixels (0-15) to cover cloud edges.",
+        "mask:cloud_classes": "Classes 0 clear, 1 cloud, 2 cloud shadow (255 nodata).",
+        "reclassify:cloud_mask": "1 where pixels were replaced, 0 elsewhere.",
+        "fill:cloud_free": "The cloudy image with the masked pixels filled.",
+    })
+    level = QgsProcessingParameterEnum("product_level", "Product level", ["L1C", "L2A"], defaultValue=0)
+    classes = QgsProcessingParameterEnum("classes_to_remove", "Classes to remove", CLASSES, defaultValue=1)
+    fill_nodata = QgsProcessingParameterBoolean("fill_nodata", "Also fill the cloudy image's nodata gaps",
+                                                defaultValue=False)
+    scale = QgsProcessingParameterNumber("reflectance_scale", "Reflectance scale (empty: automatic)",
+                                         QgsProcessingParameterNumber.Double, None, optional=True)
+    window = QgsProcessingParameterNumber("window_size", "Size of window (pixels, multiple of 20)",
+                                          QgsProcessingParameterNumber.Integer, 80, minValue=20, maxValue=2000)
+    from cloud_removal.algorithms.core.slra_raster import DEFAULT_BUFFER, MAX_BUFFER
+
+    buffer = QgsProcessingParameterNumber("buffer", "Buffer mask (pixels)", QgsProcessingParameterNumber.Integer,
+                                          DEFAULT_BUFFER, minValue=0, maxValue=MAX_BUFFER)
+    for i, p in enumerate([QgsProcessingParameterRasterLayer("cloudy_image", "Cloudy image"),
+                           QgsProcessingParameterRasterLayer("replacement_image", "Replacement image"),
+                           level, scale, classes, fill_nodata, window, buffer]):
+        add_input(model, p, 120 + 200 * (i % 4), 40 + 70 * (i // 4))
+    child(model, "mask", "cloudremoval:generatecloudmask", "Generate Cloud Mask", 220, 260,
+          {"INPUT": param("cloudy_image"), "PRODUCT_LEVEL": param("product_level"),
+           "SCALE": param("reflectance_scale")},
+          {"OUTPUT": ("cloud_classes", "Cloud classes", 470, 260)})
+    child(model, "reclassify", "cloudremoval:reclassifycloudtypes", "Reclassify Cloud Types", 220, 380,
+          {"INPUT": output("mask", "OUTPUT"),
+           "REMAP": QgsProcessingModelChildParameterSource.fromExpression(REMAP_EXPRESSION)},
+          {"OUTPUT": ("cloud_mask", "Cloud mask", 470, 380)})
+    child(model, "fill", "cloudremoval:stepwiselocalradiometricadjustment",
+          "Stepwise Local Radiometric Adjustment", 220, 500,
+          {"INPUT": param("cloudy_image"), "REPLACEMENT": param("replacement_image"),
+           "MASK": output("reclassify", "OUTPUT"), "WINDOW_SIZE": param("window_size"),
+           "BUFFER": param("buffer")},
+          {"OUTPUT": ("cloud_free", "Cloud-free image", 470, 500)})
+    model.updateDestinationParameters()
+    return model
+
+
+def main(path):
+    app = QgsApplication([], False)
+    app.initQgis()
+    from cloud_removal.algorithms.provider import CloudRemovalProvider
+
+    provider = CloudRemovalProvider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    model = build()
+    ok, errors = model.validate()
+    if not ok:
+        raise SystemExit("model does not validate: " + "; ".join(errors))
+    if not model.toFile(str(path)):
+        raise SystemExit(f"cannot write {path}")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ROOT / "algorithms" / "modeler" / "remove_clouds.model3")
