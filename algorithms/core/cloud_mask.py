@@ -156,6 +156,7 @@ class ReflectanceReader:
         self.mean = np.array(plan.card.mean, np.float32)[:, None, None]
         self.std = np.array(plan.card.std, np.float32)[:, None, None]
         self.checked = False
+        self._last = (0, 0, None)
 
     def fine_rows(self, y0, y1):
         """(bands, rows, width) reflectance and (rows, width) validity of input rows y0..y1."""
@@ -172,7 +173,15 @@ class ReflectanceReader:
             np.multiply(raw, np.float32(self.plan.scale), out=refl, casting="unsafe")
             refl += np.float32(self.plan.offset)
         valid &= nonzero & np.isfinite(out).all(axis=0)
+        self._last = (y0, y1, valid)
         return out, valid
+
+    def fine_valid(self, y0, y1):
+        """(rows, width) validity of input rows y0..y1, reused from the last read when it covered them."""
+        a, b, valid = self._last
+        if a <= y0 and y1 <= b:
+            return valid[y0 - a:y1 - a]
+        return self.fine_rows(y0, y1)[1]
 
     def model_rows(self, r0, r1):
         """Normalised (bands, rows, cw) model input and (rows, cw) validity of processing-grid rows r0..r1."""
@@ -233,7 +242,6 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
     ys, xs = tile_origins(ch, tile, plan.overlap), tile_origins(cw, tile, plan.overlap)
     blender = RowBlender(ch, cw, k, tile, plan.overlap)
     up = BilinearRowUpsampler(plan.height, plan.width, ch, cw, plan.factor) if plan.factor > 1 else None
-    cols = mirror_index(np.arange(xs[0], xs[-1] + tile), cw)
     cloud = list(card.cloud_classes)
     counts = np.zeros(NODATA + 1, np.int64)
     progress.log(f"{len(ys)} x {len(xs)} tiles of {tile} x {tile} px on a {cw} x {ch} processing grid")
@@ -249,7 +257,7 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
             def emit(row0, probs):
                 """Write finished input-grid rows row0.. from (classes, n, width) probabilities."""
                 n = probs.shape[1]
-                _, valid = reader.fine_rows(row0, row0 + n)
+                valid = reader.fine_valid(row0, row0 + n)
                 classes = np.argmax(probs, axis=0).astype(np.uint8)
                 classes[~valid] = NODATA
                 counts[:] += np.bincount(classes.ravel(), minlength=NODATA + 1)
@@ -259,15 +267,21 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
                     p[~valid] = NODATA
                     prob_writer.write(p, 0, row0)
 
+            batch = np.empty((plan.batch_size, len(plan.bands), tile, tile), np.float32)
             for i, y in enumerate(ys):
                 rows = mirror_index(np.arange(y, y + tile), ch)
                 lo, hi = int(rows.min()), int(rows.max()) + 1
                 x_in, _ = reader.model_rows(lo, hi)
-                strip = x_in[:, rows - lo][:, :, cols]
+                rows -= lo
+                inner_rows = 0 <= y and y + tile <= ch
                 for b0 in range(0, len(xs), plan.batch_size):
                     group = xs[b0:b0 + plan.batch_size]
-                    batch = np.stack([strip[:, :, x - xs[0]:x - xs[0] + tile] for x in group])
-                    out = model(batch)
+                    for j, x in enumerate(group):
+                        if inner_rows and 0 <= x and x + tile <= cw:  # plain slice, no mirroring needed
+                            batch[j] = x_in[:, rows[0]:rows[0] + tile, x:x + tile]
+                        else:
+                            batch[j] = x_in[:, rows[:, None], mirror_index(np.arange(x, x + tile), cw)[None, :]]
+                    out = model(batch[:len(group)])
                     probs = out if card.output_kind == "probabilities" else softmax(out, axis=1)
                     for x, p in zip(group, probs):
                         blender.add(y, x, p)
