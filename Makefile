@@ -82,6 +82,7 @@ package:
 ## bench: performance tables (no timed assertions in tests)
 bench: setup
 	$(PY) tests/bench/bench_reclassify.py
+	$(PY) tests/bench/bench_cloud_mask.py --threads 2
 
 ## demo: run the workflow on the bundled sample data through qgis_process
 demo: setup
