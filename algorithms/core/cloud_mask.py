@@ -217,9 +217,8 @@ def _class_writer(ds, path, card, plan):
     colours = dict(card.colours)
     meta = {"CLOUD_MODEL": card.id, "CLOUD_MODEL_SHA256": card.sha256, "SCALE": plan.scale, "OFFSET": plan.offset,
             "PROCESSING_FACTOR": plan.factor, "BANDS": band_mapping.describe(plan.roles)}
-    names = card.class_names + [""] * (NODATA - len(card.class_names)) + ["nodata"]
     return writer_like(ds, path, bands=1, dtype=np.uint8, nodata=NODATA, color_table=colours,
-                       category_names=names, band_descriptions=["cloud mask classes"], metadata=meta)
+                       category_names=card.class_names, band_descriptions=["cloud mask classes"], metadata=meta)
 
 
 def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGRESS, model=None):
