@@ -87,6 +87,7 @@ bench: setup
 ## demo: run the workflow on the bundled sample data through qgis_process
 demo: setup
 	$(PY) tests/demo/run_demo.py
+	$(PY) tests/demo/cloud_mask_quicklook.py
 
 clean:
 	@! grep -qs " $(BUILD)/" /proc/mounts || $(SUDO) tests/qgis340/run.sh --unmount
