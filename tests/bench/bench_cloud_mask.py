@@ -85,13 +85,16 @@ def job_tiles(args):
     rng = np.random.default_rng(0)
     tiles = rng.normal(size=(args["batch"], len(plan.bands), 256, 256)).astype(np.float32)
     model.session.run(None, {model.input_name: tiles})  # warm-up
-    t = time.perf_counter()
-    for _ in range(-(-n // args["batch"])):
-        model.session.run(None, {model.input_name: tiles})
-    bare = time.perf_counter() - t
-    t = time.perf_counter()
-    run_cloud_mask(plan, args["output"], model=model)
-    ours = time.perf_counter() - t
+    bare, ours = [], []
+    for _ in range(args.get("repeat", 3)):  # alternate and keep the best, against noise from other processes
+        t = time.perf_counter()
+        for _ in range(-(-n // args["batch"])):
+            model.session.run(None, {model.input_name: tiles})
+        bare.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        run_cloud_mask(plan, args["output"], model=model)
+        ours.append(time.perf_counter() - t)
+    bare, ours = min(bare), min(ours)
     return {"tiles": n, "bare_per_tile": bare / n, "ours_per_tile": ours / n, "seconds": ours}
 
 
@@ -125,18 +128,19 @@ def georeferenced_copy(src, dst, pixel=10.0):
     return str(dst)
 
 
-def mosaic(src, dst, size):
-    """A size x size scene mirrored together from a real image (same bands, 10 m grid, DEFLATE tiled)."""
+def mosaic(src, dst, size, height=None):
+    """A size x size (or size x height) scene mirrored together from a real image (same bands and grid)."""
+    from osgeo import gdal
+
     from cloud_removal.algorithms.core.raster_writer import writer_like
     from cloud_removal.algorithms.core.tiling import mirror_index
-    from osgeo import gdal
 
     ds = gdal.Open(str(src))
     data = ds.ReadAsArray()
     cols = mirror_index(np.arange(size), ds.RasterXSize)
 
     class Grid:  # the source grid, enlarged
-        RasterXSize = RasterYSize = size
+        RasterXSize, RasterYSize = size, height or size
         RasterCount = ds.RasterCount
 
         def GetGeoTransform(self, can_return_null=True):  # noqa: N802 (GDAL API name)
@@ -147,8 +151,8 @@ def mosaic(src, dst, size):
 
     descriptions = [ds.GetRasterBand(b + 1).GetDescription() for b in range(ds.RasterCount)]
     with writer_like(Grid(), str(dst), dtype=data.dtype, nodata=0, band_descriptions=descriptions) as out:
-        for y in range(0, size, 512):
-            rows = mirror_index(np.arange(y, min(y + 512, size)), ds.RasterYSize)
+        for y in range(0, height or size, 512):
+            rows = mirror_index(np.arange(y, min(y + 512, height or size)), ds.RasterYSize)
             out.write(data[:, rows][:, :, cols], 0, y)
     return str(dst)
 
@@ -229,6 +233,11 @@ def main():
                      f"{r['peak_rss_mb']:.0f}"])
         agree = (read(tmp / "big_0.tif") == read(tmp / "big_ukis.tif")).mean() * 100
         rows.append(["agreement input-resolution run vs ukis-csmask", f"{agree:.3f} %", "", ""])
+    wide = mosaic(S2_6, tmp / "wide_10980.tif", 10980, 600)
+    for label, res in (("10980 x 600 strip, PROCESSING_RESOLUTION 20", 20), ("10980 x 600 strip, input resolution", 0)):
+        r = run("ours", input=wide, output=str(tmp / f"wide_{res}.tif"), resolution=res, threads=threads)
+        rows.append([label, f"{r['seconds']:.1f}", f"{r['seconds'] / (10980 * 600 / 1e6):.2f}",
+                     f"{r['peak_rss_mb']:.0f}"])
     table(f"{size} x {size} x 6 uint16 scene (mirrored mosaic of the T33UUU 10 m stack), {threads} threads",
           ["pipeline", "seconds", "s per megapixel", "peak RSS MB"], rows)
 

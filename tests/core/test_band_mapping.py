@@ -1,6 +1,7 @@
 """Band roles from explicit choices, wavelengths, descriptions and Sentinel-2 stack layouts."""
 
 import pytest
+
 from cloud_removal.algorithms.core.band_mapping import by_layout, map_bands, require_roles, s2_band_id
 from cloud_removal.algorithms.core.progress import InputError
 

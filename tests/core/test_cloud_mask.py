@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 import pytest
+from osgeo import gdal, osr
+
 from cloud_removal.algorithms.core import model_card
 from cloud_removal.algorithms.core.cloud_mask import (
     CloudMaskPlan,
@@ -15,7 +17,6 @@ from cloud_removal.algorithms.core.cloud_mask import (
 )
 from cloud_removal.algorithms.core.progress import Cancelled, InputError, Progress
 from cloud_removal.algorithms.core.tiling import blend_window, softmax, tile_geometry
-from osgeo import gdal, osr
 
 gdal.UseExceptions()
 TILE, OVERLAP = 16, 0.25

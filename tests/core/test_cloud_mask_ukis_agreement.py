@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from osgeo import gdal
+
 from cloud_removal.algorithms.core import model_card
 from cloud_removal.algorithms.core.cloud_mask import generate_cloud_mask
-from osgeo import gdal
 
 pytest.importorskip("onnxruntime")
 mask = pytest.importorskip("ukis_csmask.mask", reason="pip install ukis-csmask==1.0.0 (tests/requirements.txt)")

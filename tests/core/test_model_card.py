@@ -5,6 +5,7 @@ import json
 import os
 
 import pytest
+
 from cloud_removal.algorithms.core import model_card
 from cloud_removal.algorithms.core.model_card import (
     builtin_cards,
