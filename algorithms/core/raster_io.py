@@ -96,10 +96,16 @@ def source_windows(ds, band=1, target_pixels=DEFAULT_BLOCK_PIXELS):
 
 
 def read_window(ds, band, window, dtype=None):
-    """Read one band's window as a 2-D array (optionally converted to dtype)."""
+    """Read one band's window as a 2-D array (optionally converted to dtype).
+
+    A window that reaches the right edge ends a row of blocks: the dataset's cached blocks are then dropped,
+    since each is read once, and GDAL's cache would otherwise grow towards the scene's size.
+    """
     arr = ds.GetRasterBand(band).ReadAsArray(window.x, window.y, window.w, window.h)
     if arr is None:
         raise InputError(f"Reading {window} of band {band} of '{ds.GetDescription()}' failed.")
+    if window.x + window.w >= ds.RasterXSize:
+        ds.FlushCache()
     return arr if dtype is None else arr.astype(dtype, copy=False)
 
 

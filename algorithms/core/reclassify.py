@@ -157,5 +157,7 @@ def reclassify_raster(src_path, band, remap, out_path, grow=0, min_region=0, pro
 
 def _only_zero_one(values, nodata):
     """True when every valid cell is 0 or 1."""
-    v = values[~nodata_mask(values, nodata)]
-    return bool(np.all((v == 0) | (v == 1)))
+    other = values > 1 if values.dtype.kind == "u" else (values != 0) & (values != 1)
+    if nodata is not None:
+        other &= ~nodata_mask(values, nodata)
+    return not other.any()
