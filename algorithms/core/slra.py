@@ -54,12 +54,19 @@ def window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0)):
     y0, y1 = max(int(rows.min()) - half, 0), min(int(rows.max()) + half + 1, hgt)
     x0, x1 = max(int(cols.min()) - half, 0), min(int(cols.max()) + half + 1, wid)
     m = common[y0:y1, x0:x1]
-    tt = np.where(m, np.subtract(t[y0:y1, x0:x1], offsets[0], dtype=np.float64), 0.0)
-    rr = np.where(m, np.subtract(r[y0:y1, x0:x1], offsets[1], dtype=np.float64), 0.0)
-    sat = np.zeros((5, y1 - y0 + 1, x1 - x0 + 1))
-    for i, arr in enumerate((m, tt, tt * tt, rr, rr * rr)):
-        np.cumsum(arr, axis=0, dtype=np.float64, out=sat[i, 1:, 1:])
-        np.cumsum(sat[i, 1:, 1:], axis=1, out=sat[i, 1:, 1:])
+    off = ~m
+    sat = np.empty((5, y1 - y0 + 1, x1 - x0 + 1))
+    sat[:, 0, :] = 0.0
+    sat[:, 1:, 0] = 0.0
+    inner = sat[:, 1:, 1:]
+    np.copyto(inner[0], m)
+    for i, (arr, o) in enumerate(((t, offsets[0]), (r, offsets[1]))):
+        v, v2 = inner[1 + 2 * i], inner[2 + 2 * i]
+        np.subtract(arr[y0:y1, x0:x1], o, out=v, dtype=np.float64)
+        np.copyto(v, 0.0, where=off)
+        np.multiply(v, v, out=v2)
+    np.cumsum(sat, axis=1, out=sat)   # the zero first row / column keep this a summed-area table
+    np.cumsum(sat, axis=2, out=sat)
     ry0 = np.clip(rows - half - y0, 0, y1 - y0)
     ry1 = np.clip(rows + half + 1 - y0, 0, y1 - y0)
     rx0 = np.clip(cols - half - x0, 0, x1 - x0)
@@ -90,9 +97,9 @@ class RingPlan:
         nty = -(-self.shape[0] // tile)
         key = rk * (ntx * nty) + (ys // tile) * ntx + xs // tile
         order = np.argsort(key, kind="stable")
-        self.rows = ys[order].astype(np.intp)
-        self.cols = xs[order].astype(np.intp)
-        self.ring = rk[order]
+        self.rows = ys[order].astype(np.int32)
+        self.cols = xs[order].astype(np.int32)
+        self.ring = rk[order].astype(np.int32)
         key = key[order]
         cut = np.flatnonzero(np.diff(key)) + 1
         self.seg_start = np.concatenate(([0], cut)).astype(np.int64)

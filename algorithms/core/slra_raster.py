@@ -9,6 +9,7 @@ import math
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from osgeo import gdal
@@ -16,7 +17,7 @@ from scipy import ndimage
 
 from . import slra
 from .align import align_to
-from .progress import NULL_PROGRESS, InputError
+from .progress import NULL_PROGRESS, Cancelled, InputError, Progress
 from .raster_io import (
     DEFAULT_BLOCK_PIXELS,
     Window,
@@ -36,7 +37,8 @@ DEFAULT_WINDOW = 80
 DEFAULT_BUFFER = 0
 MAX_BUFFER = 15
 CELL = 16        # side of the coarse cells used to group the fill region
-PLAN_TILE = 256  # tile of the per-ring statistics (see slra.RingPlan)
+PLAN_TILE = 128  # tile of the per-ring statistics (see slra.RingPlan)
+MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window)
 
 
 def check_parameters(window_size, buffer):
@@ -248,7 +250,8 @@ def _summary_line(s, nb, has_nodata):
 
 def _fill_group(src, rep, rep_alpha, mask, labels, lab, box, margin, half, ring_width, residual_correction,
                 min_common, nodata, rep_nodata, dtype, work, scratch, summary, progress):
-    """Fill one group on its box plus the margin, band by band; store the results in the scratch file."""
+    """Fill one group on its box plus the margin; bands run in parallel threads (numpy releases the GIL),
+    while all GDAL reads and writes stay on this thread. Results go to the scratch file."""
     win = box.grow(margin, mask.width, mask.height)
     fill = mask.read(win)
     cy0, cx0 = win.y // CELL, win.x // CELL
@@ -258,22 +261,23 @@ def _fill_group(src, rep, rep_alpha, mask, labels, lab, box, margin, half, ring_
     oy, ox = win.y - cy0 * CELL, win.x - cx0 * CELL
     own = own[oy:oy + win.h, ox:ox + win.w] & fill
     plan = slra.RingPlan(fill, own, ring_width, PLAN_TILE)
-    del own, own_cells
+    del own, own_cells, fill
     if plan.n == 0:
         return
     alpha = read_window(rep, rep_alpha, win) > 0 if rep_alpha else None
-    brow, bcol = plan.rows + (win.y - box.y), plan.cols + (win.x - box.x)
+    brow, bcol = plan.rows - (box.y - win.y), plan.cols - (box.x - win.x)
     nb = len(nodata)
-    for b in range(1, nb + 1):
-        part = progress.sub((b - 1) / nb, b / nb)
-        t = read_window(src, b, win)
-        tvalid = valid_pixels(t, nodata[b - 1])
-        t = t.astype(work)
-        r = read_window(rep, b, win)
-        rvalid = valid_pixels(r, rep_nodata[b - 1])
-        if alpha is not None:
-            rvalid &= alpha
-        r = r.astype(work)
+    done = [0.0] * nb
+
+    def cancelled():
+        try:
+            progress.check()
+            return False
+        except Cancelled:
+            return True
+
+    def compute(b, t, tvalid, r, rvalid):
+        part = Progress(lambda pct: done.__setitem__(b - 1, pct / 100.0), cancelled)
         values, st = slra.fill_band(plan, t, r, tvalid, rvalid, half, min_common, part)
         good = (st != slra.NO_REPLACEMENT) & (st != slra.NO_STATS)
         if residual_correction and good.any():
@@ -285,19 +289,55 @@ def _fill_group(src, rep, rep_alpha, mask, labels, lab, box, margin, half, ring_
             cmap = np.zeros(plan.shape)
             cmap[ys, xs] = corr
             values = values + cmap[plan.rows, plan.cols]
-            del cmap
+        return values, st, good
+
+    def store(b, future):
+        values, st, good = future.result()
         summary["filled"] += int(good.sum())
-        summary["widened"] += int((st == slra.WIDENED).sum())
-        summary["fallback"] += int((st == slra.FALLBACK).sum())
-        summary["no_replacement"] += int((st == slra.NO_REPLACEMENT).sum())
-        summary["no_statistics"] += int((st == slra.NO_STATS).sum())
+        for key, code in (("widened", slra.WIDENED), ("fallback", slra.FALLBACK),
+                          ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS)):
+            summary[key] += int((st == code).sum())
         out = to_dtype(values, dtype, nodata[b - 1])
         take = good
         if nodata[b - 1] is not None:
             out[~good] = np.array(nodata[b - 1]).astype(dtype)
             take = np.ones_like(good)
-        del t, r, tvalid, rvalid
         scratch.put(b, box, brow[take], bcol[take], out[take])
+        done[b - 1] = 1.0
+
+    workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1, nb))
+    pending = {}
+    with ThreadPoolExecutor(workers) as pool:
+        try:
+            for b in range(1, nb + 1):
+                while len(pending) >= workers:
+                    _wait_one(pending, store, progress, done)
+                t = read_window(src, b, win)
+                tvalid = valid_pixels(t, nodata[b - 1])
+                t = t.astype(work)
+                r = read_window(rep, b, win)
+                rvalid = valid_pixels(r, rep_nodata[b - 1])
+                if alpha is not None:
+                    rvalid &= alpha
+                pending[b] = pool.submit(compute, b, t, tvalid, r.astype(work), rvalid)
+                del t, r, tvalid, rvalid
+            while pending:
+                _wait_one(pending, store, progress, done)
+        except BaseException:
+            for f in pending.values():
+                f.cancel()
+            raise
+
+
+def _wait_one(pending, store, progress, done):
+    """Wait for the oldest band job, reporting progress meanwhile, and store its result."""
+    b = min(pending)
+    while True:
+        finished, _ = wait([pending[b]], timeout=0.5)
+        progress.update(sum(done) / len(done))
+        if finished:
+            store(b, pending.pop(b))
+            return
 
 
 def _copy_merge(src, out, scratch, block_pixels, progress):
