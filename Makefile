@@ -13,6 +13,8 @@ APT_PKGS  := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-pip 
 export QT_QPA_PLATFORM := offscreen
 export PYTHONWARNINGS  := ignore::DeprecationWarning
 
+
+.PHONY: screenshots model3
 .PHONY: setup apt pip link check models test test-qgis340 test-core lint package bench demo clean
 
 ## setup: install QGIS (Debian apt) and the Python packages, link the plugin; idempotent
@@ -88,6 +90,14 @@ bench: setup
 demo: setup
 	$(PY) tests/demo/run_demo.py
 	$(PY) tests/demo/cloud_mask_quicklook.py
+
+## screenshots: each algorithm's Processing dialog, captured headless, in build/screenshots
+screenshots: setup
+	$(PY) tests/tools/screenshots.py $(BUILD)/screenshots
+
+## model3: rebuild algorithms/modeler/remove_clouds.model3 from tests/tools/build_remove_clouds_model.py
+model3: link
+	$(PY) tests/tools/build_remove_clouds_model.py
 
 clean:
 	@! grep -qs " $(BUILD)/" /proc/mounts || $(SUDO) tests/qgis340/run.sh --unmount

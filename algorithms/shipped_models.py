@@ -27,7 +27,24 @@ class ShippedModel(QgsProcessingModelAlgorithm):
         self._path, self._name, self._display_name = path, name, display_name
         if path and not self.fromFile(path):
             raise ValueError(f"Cannot read the model file {path}")
+        self._order_parameters()
         self._optional_intermediates()
+
+    def _order_parameters(self):
+        """Show inputs in the order they are laid out in the Modeler (rows top to bottom, then left to right),
+        not alphabetically as QGIS 3.22 does; outputs follow."""
+        components = self.parameterComponents()
+
+        def place(definition):
+            if definition.isDestination() or definition.name() not in components:
+                return (1, 0, 0)
+            pos = components[definition.name()].position()
+            return (0, pos.y(), pos.x())
+
+        for definition in sorted(self.parameterDefinitions(), key=place):
+            clone = definition.clone()
+            self.removeParameter(definition.name())
+            self.addParameter(clone)
 
     def _optional_intermediates(self):
         """Outputs not marked mandatory may be left out (QGIS 3.22 keeps them required); they then go to

@@ -1,0 +1,69 @@
+"""Open each Cloud Removal algorithm's Processing dialog in a headless QGIS GUI and save a screenshot.
+
+Usage: screenshots.py OUTPUT_FOLDER   (`make screenshots` writes to build/screenshots). Prints one line per PNG.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "build" / "plugins"))
+sys.path.append("/usr/share/qgis/python/plugins")
+
+import qgis.utils  # noqa: E402
+from qgis.core import QgsApplication  # noqa: E402
+
+ALGORITHMS = ["generatecloudmask", "reclassifycloudtypes", "stepwiselocalradiometricadjustment", "removeclouds"]
+
+
+def stub_iface():
+    """A stand-in for QGIS's iface: the dialogs look up the main window, map canvas and message bar."""
+    from unittest import mock
+
+    from qgis.gui import QgsMapCanvas, QgsMessageBar
+    from qgis.PyQt.QtWidgets import QMainWindow
+
+    window = QMainWindow()
+    iface = mock.MagicMock()
+    iface.mainWindow.return_value = window
+    iface.mapCanvas.return_value = QgsMapCanvas(window)
+    iface.messageBar.return_value = QgsMessageBar(window)
+    return iface
+
+
+def main(folder):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    app = QgsApplication([], True)
+    app.initQgis()
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    from cloud_removal.algorithms.provider import CloudRemovalProvider
+
+    provider = CloudRemovalProvider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    qgis.utils.iface = stub_iface()
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+
+    for name in ALGORITHMS:
+        alg = QgsApplication.processingRegistry().createAlgorithmById(f"cloudremoval:{name}")
+        if alg is None:
+            raise SystemExit(f"no algorithm cloudremoval:{name}")
+        dialog = AlgorithmDialog(alg, parent=None)
+        dialog.resize(1100, 900)
+        dialog.show()
+        for _ in range(5):
+            app.processEvents()
+        path = folder / f"{name}.png"
+        if not dialog.grab().save(str(path)):
+            raise SystemExit(f"could not save {path}")
+        dialog.close()
+        print(path)
+    QgsApplication.processingRegistry().removeProvider(provider)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "screenshots")
