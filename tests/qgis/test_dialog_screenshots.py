@@ -9,7 +9,8 @@ from osgeo import gdal
 from conftest import ROOT
 
 SHOTS = ROOT / "build" / "test-output" / "screenshots"
-NAMES = ["generatecloudmask", "reclassifycloudtypes", "stepwiselocalradiometricadjustment", "removeclouds"]
+NAMES = ["generatecloudmask", "reclassifycloudtypes", "stepwiselocalradiometricadjustment", "removeclouds",
+         "removeclouds_batch"]
 
 
 def test_dialogs_open_and_are_captured():

@@ -47,17 +47,19 @@ def main(folder):
     QgsApplication.processingRegistry().addProvider(provider)
     qgis.utils.iface = stub_iface()
     from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
 
-    for name in ALGORITHMS:
+    shots = [(name, AlgorithmDialog) for name in ALGORITHMS] + [("removeclouds", BatchAlgorithmDialog)]
+    for name, kind in shots:
         alg = QgsApplication.processingRegistry().createAlgorithmById(f"cloudremoval:{name}")
         if alg is None:
             raise SystemExit(f"no algorithm cloudremoval:{name}")
-        dialog = AlgorithmDialog(alg, parent=None)
+        dialog = kind(alg, parent=None)
         dialog.resize(1100, 900)
         dialog.show()
         for _ in range(5):
             app.processEvents()
-        path = folder / f"{name}.png"
+        path = folder / f"{name}{'_batch' if kind is BatchAlgorithmDialog else ''}.png"
         if not dialog.grab().save(str(path)):
             raise SystemExit(f"could not save {path}")
         dialog.close()

@@ -1,0 +1,33 @@
+"""metadata.txt is complete for the QGIS plugin repository, and `make package` gives an installable zip."""
+
+import configparser
+import subprocess
+import zipfile
+
+from conftest import ROOT
+
+REQUIRED = ["name", "qgisMinimumVersion", "description", "about", "version", "author", "email", "repository",
+            "tracker", "homepage", "tags", "category", "icon", "experimental", "hasProcessingProvider",
+            "supportsQt6"]
+
+
+def test_metadata_is_complete():
+    meta = configparser.ConfigParser()
+    meta.read(ROOT / "metadata.txt")
+    general = meta["general"]
+    for key in REQUIRED:
+        assert general.get(key, "").strip(), f"metadata.txt lacks {key}"
+    assert general["qgisMinimumVersion"] == "3.22"
+    assert general["hasProcessingProvider"] == "yes"
+    assert (ROOT / general["icon"]).is_file()
+
+
+def test_package_zip_installs_as_cloud_removal():
+    proc = subprocess.run(["make", "-s", "package"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(ROOT / "dist" / "cloud_removal.zip") as zf:
+        names = set(zf.namelist())
+    for required in ("metadata.txt", "__init__.py", "plugin.py", "algorithms/provider.py", "LICENSE",
+                     "algorithms/modeler/remove_clouds.model3", "icons/cloud_removal.svg"):
+        assert f"cloud_removal/{required}" in names, required
+    assert not any(n.startswith("cloud_removal/tests/") or n.endswith(".onnx") for n in names)
