@@ -33,7 +33,7 @@ def _driver_for(path):
                      "use .tif for GeoTIFF.")
 
 
-def gtiff_options(dtype, width, height, categorical=False):
+def gtiff_options(dtype, categorical=False):
     """Creation options following GDAL conventions: tiled, DEFLATE, predictor by type, BIGTIFF if needed.
 
     DEFLATE level 1: on a full S2 tile it compresses 3x faster than the default level 6 for files ~10 % larger.
@@ -74,7 +74,7 @@ class RasterWriter:
         categorical = color_table is not None or category_names is not None
         self.ds = gdal.GetDriverByName("GTiff").Create(
             self._tmp, self.width, self.height, self.bands, gdal_type,
-            options=gtiff_options(self.dtype, width, height, categorical))
+            options=gtiff_options(self.dtype, categorical))
         if geotransform is not None:
             self.ds.SetGeoTransform(geotransform)
         if projection:
