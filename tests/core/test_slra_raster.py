@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from osgeo import gdal
+
 from cloud_removal.algorithms.core import slra, slra_raster
 from cloud_removal.algorithms.core.progress import InputError, Progress
-from osgeo import gdal
 
 GT = (500000.0, 20.0, 0.0, 9100000.0, 0.0, -20.0)
 
@@ -61,13 +62,14 @@ def case(tmp_path):
 def test_equals_array_core_with_several_groups_and_block_sizes(case, tmp_path):
     tp, rp, mp, t, r, m = case
     logs = []
-    s = slra_raster.run_slra(tp, rp, mp, tmp_path / "o1.tif", window_size=20, progress=Progress(on_log=logs.append))
+    s = slra_raster.run_slra(tp, rp, mp, tmp_path / "o1.tif", window_size=20, buffer=0,
+                             progress=Progress(on_log=logs.append))
     assert s["groups"] > 1, s
     ref, _ = slra.slra_fill(t, r, m.astype(bool), window_size=20)
     out = read(tmp_path / "o1.tif")
     np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-8)
     np.testing.assert_array_equal(out[:, m == 0], t[:, m == 0])     # outside: bit for bit
-    slra_raster.run_slra(tp, rp, mp, tmp_path / "o2.tif", window_size=20, block_pixels=32 * 32)
+    slra_raster.run_slra(tp, rp, mp, tmp_path / "o2.tif", window_size=20, buffer=0, block_pixels=32 * 32)
     np.testing.assert_array_equal(read(tmp_path / "o2.tif"), out)
     assert any("independent group" in line for line in logs)
 
@@ -97,7 +99,7 @@ def test_integer_nodata_zero_values_and_replacement_gaps(tmp_path):
     msk = write(tmp_path / "m.tif", m, nodata=7)  # ... declared mask nodata: not filled
     out_p = tmp_path / "o.tif"
     s = slra_raster.run_slra(write(tmp_path / "t.tif", t, nodata=-9999), write(tmp_path / "r.tif", r, nodata=-9999),
-                             msk, out_p, window_size=20)
+                             msk, out_p, window_size=20, buffer=0)
     out = read(out_p)
     ds = gdal.Open(str(out_p))
     assert ds.GetRasterBand(1).GetNoDataValue() == -9999 and out.dtype == np.int16
@@ -160,7 +162,7 @@ def test_cancel_leaves_nothing(case, tmp_path):
     from cloud_removal.algorithms.core.progress import Cancelled
 
     with pytest.raises(Cancelled):
-        slra_raster.run_slra(tp, rp, mp, tmp_path / "o.tif", window_size=20,
+        slra_raster.run_slra(tp, rp, mp, tmp_path / "o.tif", window_size=20, buffer=0,
                              progress=Progress(is_cancelled=cancelled))
     assert not list(tmp_path.glob("o*")) and not list(tmp_path.glob(".o*"))
 
@@ -175,7 +177,7 @@ def test_float_nan_bits_preserved_outside(tmp_path):
     m[20:40, 20:40] = 1
     out = tmp_path / "o.tif"
     slra_raster.run_slra(write(tmp_path / "t.tif", t), write(tmp_path / "r.tif", r.astype(np.float32)),
-                         write(tmp_path / "m.tif", m), out, window_size=20)
+                         write(tmp_path / "m.tif", m), out, window_size=20, buffer=0)
     o = read(out)
     assert o.dtype == np.float32
     outside = m == 0

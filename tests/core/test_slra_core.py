@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from cloud_removal.algorithms.core import slra
 
 
