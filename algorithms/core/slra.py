@@ -91,16 +91,17 @@ class RingPlan:
         self.shape = self.fill.shape
         ring = ring_index(self.fill, ring_width)
         ys, xs = np.nonzero(self.own)
-        rk = ring[ys, xs].astype(np.int64)
+        ys, xs = ys.astype(np.int32), xs.astype(np.int32)
+        rk = ring[ys, xs]
         del ring
         ntx = -(-self.shape[1] // tile)
         nty = -(-self.shape[0] // tile)
-        key = rk * (ntx * nty) + (ys // tile) * ntx + xs // tile
+        key = rk.astype(np.int64) * (ntx * nty) + (ys // tile).astype(np.int64) * ntx + xs // tile
         order = np.argsort(key, kind="stable")
-        self.rows = ys[order].astype(np.int32)
-        self.cols = xs[order].astype(np.int32)
-        self.ring = rk[order].astype(np.int32)
+        self.rows, self.cols, self.ring = ys[order], xs[order], rk[order].astype(np.int32)
+        del ys, xs, rk
         key = key[order]
+        del order
         cut = np.flatnonzero(np.diff(key)) + 1
         self.seg_start = np.concatenate(([0], cut)).astype(np.int64)
         self.seg_end = np.concatenate((cut, [key.size])).astype(np.int64)
@@ -124,8 +125,7 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     status = np.full(plan.n, NO_STATS, np.uint8)
     if plan.n == 0:
         return values, status
-    known0 = ~plan.fill & tvalid
-    common = known0 & rvalid
+    common = ~plan.fill & tvalid & rvalid
     if not common.any():
         status[~rvalid[plan.rows, plan.cols]] = NO_REPLACEMENT
         return values, status

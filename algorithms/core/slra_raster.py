@@ -38,7 +38,8 @@ DEFAULT_BUFFER = 2  # chosen by measurement: see tests/bench/bench_slra.py and t
 MAX_BUFFER = 15
 CELL = 16        # side of the coarse cells used to group the fill region
 PLAN_TILE = 128  # tile of the per-ring statistics (see slra.RingPlan)
-MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window)
+MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
+PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
 
 
 def check_parameters(window_size, buffer):
@@ -305,7 +306,8 @@ def _fill_group(src, rep, rep_alpha, mask, labels, lab, box, margin, half, ring_
         scratch.put(b, box, brow[take], bcol[take], out[take])
         done[b - 1] = 1.0
 
-    workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1, nb))
+    per_band = win.w * win.h * (2 * np.dtype(work).itemsize + 4)
+    workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1, nb, PARALLEL_BYTES // max(per_band, 1)))
     pending = {}
     with ThreadPoolExecutor(workers) as pool:
         try:
