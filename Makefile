@@ -85,6 +85,7 @@ package:
 bench: setup
 	$(PY) tests/bench/bench_reclassify.py
 	$(PY) tests/bench/bench_cloud_mask.py --threads 2
+	$(PY) tests/bench/bench_slra.py
 
 ## demo: run the workflow on the bundled sample data through qgis_process
 demo: setup
