@@ -293,6 +293,7 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
                         fine = up.push(*done)
                         if fine is not None:
                             emit(*fine)
+                ds.FlushCache()  # drop the decoded input blocks from GDAL's cache: memory stays per tile row
                 progress.update((i + 1) / len(ys))
             if prob_writer is not None:
                 prob_writer.commit()
