@@ -67,10 +67,10 @@ def window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0)):
         np.multiply(v, v, out=v2)
     np.cumsum(sat, axis=1, out=sat)   # the zero first row / column keep this a summed-area table
     np.cumsum(sat, axis=2, out=sat)
-    ry0 = np.clip(rows - half - y0, 0, y1 - y0)
-    ry1 = np.clip(rows + half + 1 - y0, 0, y1 - y0)
-    rx0 = np.clip(cols - half - x0, 0, x1 - x0)
-    rx1 = np.clip(cols + half + 1 - x0, 0, x1 - x0)
+    ry0 = np.maximum(rows - (half + y0), 0)       # windows clipped to the array (y0 / x0 are the bbox start)
+    ry1 = np.minimum(rows + (half + 1 - y0), y1 - y0)
+    rx0 = np.maximum(cols - (half + x0), 0)
+    rx1 = np.minimum(cols + (half + 1 - x0), x1 - x0)
     return sat[:, ry1, rx1] - sat[:, ry0, rx1] - sat[:, ry1, rx0] + sat[:, ry0, rx0]
 
 
