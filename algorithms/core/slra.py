@@ -211,7 +211,7 @@ def harmonic_correction(domain, b_rows, b_cols, b_vals, max_direct=400_000):
     if n == 0 or b_rows.size == 0:
         return ys, xs, np.zeros(n)
     h, w = domain.shape
-    index = np.full(domain.shape, -1, np.int64)
+    index = np.full(domain.shape, -1, np.int32 if n < 2 ** 31 else np.int64)
     index[ys, xs] = np.arange(n)
     bval = np.full(domain.shape, np.nan)
     bval[b_rows, b_cols] = b_vals
