@@ -153,6 +153,8 @@ class Scratch:
         f[rows, cols] = 1
         vb.WriteArray(v, window.x, window.y)
         fb.WriteArray(f, window.x, window.y)
+        self.values.FlushCache()   # hand the written blocks to disk rather than hold them in GDAL's cache
+        self.flags.FlushCache()
 
     def get(self, window):
         v = self.values.ReadAsArray(window.x, window.y, window.w, window.h)
