@@ -6,6 +6,7 @@ written; `run_cloud_mask` then reads, infers, blends and writes row by row.
 """
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,7 +157,6 @@ class ReflectanceReader:
         self.mean = np.array(plan.card.mean, np.float32)[:, None, None]
         self.std = np.array(plan.card.std, np.float32)[:, None, None]
         self.checked = False
-        self._last = (0, 0, None)
 
     def fine_rows(self, y0, y1):
         """(bands, rows, width) reflectance and (rows, width) validity of input rows y0..y1."""
@@ -173,20 +173,14 @@ class ReflectanceReader:
             np.multiply(raw, np.float32(self.plan.scale), out=refl, casting="unsafe")
             refl += np.float32(self.plan.offset)
         valid &= nonzero & np.isfinite(out).all(axis=0)
-        self._last = (y0, y1, valid)
         return out, valid
 
-    def fine_valid(self, y0, y1):
-        """(rows, width) validity of input rows y0..y1, reused from the last read when it covered them."""
-        a, b, valid = self._last
-        if a <= y0 and y1 <= b:
-            return valid[y0 - a:y1 - a]
-        return self.fine_rows(y0, y1)[1]
-
     def model_rows(self, r0, r1):
-        """Normalised (bands, rows, cw) model input and (rows, cw) validity of processing-grid rows r0..r1."""
+        """Normalised (bands, rows, cw) model input of processing-grid rows r0..r1 and (first input row, validity
+        of the input rows read)."""
         f = self.f
         refl, valid = self.fine_rows(r0 * f, min(r1 * f, self.height))
+        fine = (r0 * f, valid)
         if not self.checked and valid.any():
             self.checked = True
             p99 = float(np.percentile(refl[:, valid], 99))
@@ -204,7 +198,7 @@ class ReflectanceReader:
         refl -= self.mean
         refl /= self.std
         refl[:, ~valid] = 0  # invalid pixels enter the model at the training mean
-        return refl, valid
+        return refl, fine
 
 
 def _block_sum(a, f, out_h, out_w):
@@ -226,6 +220,7 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
 
     model: a callable (N, bands, T, T) -> (N, classes, T, T); by default the card's ONNX model in onnxruntime.
     Returns a dict of class counts {name: pixels}. Outputs appear only if the whole run succeeds.
+    The next tile row is read in a second thread while the model runs on the current one.
     """
     card = plan.card
     if model is None:
@@ -235,7 +230,9 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
     for line in plan.notes:
         progress.log(line)
     ds = open_raster(plan.input_path)
-    reader = ReflectanceReader(ds, plan)
+    # GDAL handles are not thread-safe: the prefetch thread reads through its own one
+    reader = ReflectanceReader(open_raster(plan.input_path), plan)
+    valid_reader = ReflectanceReader(ds, plan)
     tile, k = card.tile_size, len(card.classes)
     cw, ch = reader.cw, reader.ch
     ys, xs = tile_origins(ch, tile, plan.overlap), tile_origins(cw, tile, plan.overlap)
@@ -243,7 +240,57 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
     up = BilinearRowUpsampler(plan.height, plan.width, ch, cw, plan.factor) if plan.factor > 1 else None
     cloud = list(card.cloud_classes)
     counts = np.zeros(NODATA + 1, np.int64)
+    batch = np.empty((plan.batch_size, len(plan.bands), tile, tile), np.float32)
+    recent = []  # (first input row, validity) of the last strips read, for the rows being written
     progress.log(f"{len(ys)} x {len(xs)} tiles of {tile} x {tile} px on a {cw} x {ch} processing grid")
+
+    def strip(y):
+        """Model input of the tile row at y: (row indices into x_in, x_in, (first input row, validity))."""
+        rows = mirror_index(np.arange(y, y + tile), ch)
+        lo = int(rows.min())
+        x_in, fine = reader.model_rows(lo, int(rows.max()) + 1)
+        reader.ds.FlushCache()  # drop decoded input blocks from GDAL's cache: memory stays per tile row
+        return rows - lo, x_in, fine
+
+    def valid_rows(row0, n):
+        for a, v in reversed(recent):
+            if a <= row0 and row0 + n <= a + len(v):
+                return v[row0 - a:row0 - a + n]
+        return valid_reader.fine_rows(row0, row0 + n)[1]
+
+    def emit(writers, row0, probs):
+        """Write finished input-grid rows row0.. from (classes, n, width) probabilities."""
+        writer, prob_writer = writers
+        valid = valid_rows(row0, probs.shape[1])
+        classes = np.argmax(probs, axis=0).astype(np.uint8)
+        classes[~valid] = NODATA
+        counts[:] += np.bincount(classes.ravel(), minlength=NODATA + 1)
+        writer.write(classes, 0, row0)
+        if prob_writer is not None:
+            p = np.rint(np.clip(probs[cloud].sum(axis=0), 0, 1) * 100).astype(np.uint8)
+            p[~valid] = NODATA
+            prob_writer.write(p, 0, row0)
+
+    def run_row(writers, i, y, rows, x_in):
+        """Infer all tiles of the tile row at y, blend them and write the rows that are finished."""
+        inner_rows = 0 <= y and y + tile <= ch
+        for b0 in range(0, len(xs), plan.batch_size):
+            group = xs[b0:b0 + plan.batch_size]
+            for j, x in enumerate(group):
+                if inner_rows and 0 <= x and x + tile <= cw:  # plain slice, no mirroring needed
+                    batch[j] = x_in[:, rows[0]:rows[0] + tile, x:x + tile]
+                else:
+                    batch[j] = x_in[:, rows[:, None], mirror_index(np.arange(x, x + tile), cw)[None, :]]
+            out = model(batch[:len(group)])
+            probs = out if card.output_kind == "probabilities" else softmax(out, axis=1)
+            for x, p in zip(group, probs):
+                blender.add(y, x, p)
+            progress.check()
+        done = blender.finish_rows(last=(i == len(ys) - 1))
+        if done is not None and up is not None:
+            done = up.push(*done)
+        if done is not None:
+            emit(writers, *done)
 
     prob_writer = None
     with _class_writer(ds, output_path, card, plan) as writer:
@@ -252,49 +299,15 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
                 prob_writer = writer_like(ds, probability_path, bands=1, dtype=np.uint8, nodata=NODATA,
                                           band_descriptions=["cloud probability (%)"],
                                           metadata={"CLOUD_MODEL": card.id})
-
-            def emit(row0, probs):
-                """Write finished input-grid rows row0.. from (classes, n, width) probabilities."""
-                n = probs.shape[1]
-                valid = reader.fine_valid(row0, row0 + n)
-                classes = np.argmax(probs, axis=0).astype(np.uint8)
-                classes[~valid] = NODATA
-                counts[:] += np.bincount(classes.ravel(), minlength=NODATA + 1)
-                writer.write(classes, 0, row0)
-                if prob_writer is not None:
-                    p = np.rint(np.clip(probs[cloud].sum(axis=0), 0, 1) * 100).astype(np.uint8)
-                    p[~valid] = NODATA
-                    prob_writer.write(p, 0, row0)
-
-            batch = np.empty((plan.batch_size, len(plan.bands), tile, tile), np.float32)
-            for i, y in enumerate(ys):
-                rows = mirror_index(np.arange(y, y + tile), ch)
-                lo, hi = int(rows.min()), int(rows.max()) + 1
-                x_in, _ = reader.model_rows(lo, hi)
-                rows -= lo
-                inner_rows = 0 <= y and y + tile <= ch
-                for b0 in range(0, len(xs), plan.batch_size):
-                    group = xs[b0:b0 + plan.batch_size]
-                    for j, x in enumerate(group):
-                        if inner_rows and 0 <= x and x + tile <= cw:  # plain slice, no mirroring needed
-                            batch[j] = x_in[:, rows[0]:rows[0] + tile, x:x + tile]
-                        else:
-                            batch[j] = x_in[:, rows[:, None], mirror_index(np.arange(x, x + tile), cw)[None, :]]
-                    out = model(batch[:len(group)])
-                    probs = out if card.output_kind == "probabilities" else softmax(out, axis=1)
-                    for x, p in zip(group, probs):
-                        blender.add(y, x, p)
-                    progress.check()
-                done = blender.finish_rows(last=(i == len(ys) - 1))
-                if done is not None:
-                    if up is None:
-                        emit(*done)
-                    else:
-                        fine = up.push(*done)
-                        if fine is not None:
-                            emit(*fine)
-                ds.FlushCache()  # drop the decoded input blocks from GDAL's cache: memory stays per tile row
-                progress.update((i + 1) / len(ys))
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = pool.submit(strip, ys[0])
+                for i, y in enumerate(ys):
+                    rows, x_in, fine = pending.result()
+                    if i + 1 < len(ys):
+                        pending = pool.submit(strip, ys[i + 1])  # read ahead while the model runs
+                    recent[:] = (recent + [fine])[-3:]
+                    run_row((writer, prob_writer), i, y, rows, x_in)
+                    progress.update((i + 1) / len(ys))
             if prob_writer is not None:
                 prob_writer.commit()
                 prob_writer = None
