@@ -1,5 +1,6 @@
 """Generate Cloud Mask through qgis_process.bin: rc 0 and a styled mask on real data, rc 1 and no file for bad input."""
 
+import hashlib
 import json
 import os
 
@@ -32,20 +33,37 @@ def test_run_13_band_stack(qgis_process, data_dir, tmp_path):
     assert gdal.Open(str(prob)).ReadAsArray().max() <= 100
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"NIR_BAND": 20}, "The nir band 20 does not exist"),
-    ({"MODEL": "CARD_WITH_BAD_SHA"}, "does not match its model card"),
+def _card(tmp_path, **changes):
+    with open(os.path.join(MODELS, "ukis_csmask_6b_l1c.json"), encoding="utf-8") as f:
+        card = json.load(f)
+    card.update(source={}, onnx=os.path.join(MODELS, "ukis_csmask", "model_6b_l1c.onnx"))
+    card.update(changes)
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps(card))
+    return path
+
+
+@pytest.mark.parametrize("case, message", [
+    ("band out of range", "The nir band 20 does not exist"),
+    ("too few bands", "Could not find the nir band"),
+    ("sha mismatch", "does not match its model card"),
+    ("unreadable onnx", "onnxruntime cannot load the model"),
 ])
-def test_bad_input_rc1_no_output(qgis_process, data_dir, tmp_path, params, message):
-    if params.get("MODEL") == "CARD_WITH_BAD_SHA":
-        with open(os.path.join(MODELS, "ukis_csmask_6b_l1c.json"), encoding="utf-8") as f:
-            card = json.load(f)
-        card.update(sha256="f" * 64, source={}, onnx=os.path.join(MODELS, "ukis_csmask", "model_6b_l1c.onnx"))
-        path = tmp_path / "card.json"
-        path.write_text(json.dumps(card))
-        params = {"MODEL": path}
+def test_bad_input_rc1_no_output(qgis_process, data_dir, tmp_path, case, message):
+    src, params = data_dir / S2_13, {}
+    if case == "band out of range":
+        params = {"NIR_BAND": 20}
+    elif case == "too few bands":
+        src = tmp_path / "rgb.tif"
+        gdal.Translate(str(src), str(data_dir / S2_13), bandList=[2, 3, 4], srcWin=[0, 0, 64, 64])
+    elif case == "sha mismatch":
+        params = {"MODEL": _card(tmp_path, sha256="f" * 64)}
+    else:
+        junk = tmp_path / "junk.onnx"
+        junk.write_bytes(b"not an onnx model")
+        params = {"MODEL": _card(tmp_path, onnx=str(junk), sha256=hashlib.sha256(junk.read_bytes()).hexdigest())}
     out = tmp_path / "out" / "mask.tif"
-    args = ["run", ALG, "--", f"INPUT={data_dir / S2_13}", f"OUTPUT={out}"] + [f"{k}={v}" for k, v in params.items()]
+    args = ["run", ALG, "--", f"INPUT={src}", f"OUTPUT={out}"] + [f"{k}={v}" for k, v in params.items()]
     proc = qgis_process(args)
     assert proc.returncode == 1
     assert message in proc.stdout + proc.stderr
