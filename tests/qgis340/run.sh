@@ -19,7 +19,8 @@ ROOTFS="${QGIS340_ROOT:-$REPO/build/trixie}"
 SUITE="${QGIS340_SUITE:-trixie}"
 STATE="$ROOTFS/.cloud_removal"        # set-up stage markers
 WORK="/work/project"                  # where the project copy lives inside the root
-APT_PKGS="qgis python3-qgis qgis-providers python3-gdal python3-scipy python3-numpy python3-pip python3-pytest"
+# make and git: tests that run `make package` (git archive).
+APT_PKGS="qgis python3-qgis qgis-providers python3-gdal python3-scipy python3-numpy python3-pip python3-pytest make git"
 # Python packages that come from Debian inside the root (they must match Debian's GDAL build): never from wheels.
 DEBIAN_PY="numpy scipy pytest"
 # Requirements not installed in the root at all (lint runs on the host only).
@@ -153,11 +154,13 @@ if todo:
 }
 
 copy_project() {
-    # A copy, not a bind mount: nothing under build/ can then reach the real repository.
+    # A copy (with .git, for `git archive`), not a bind mount: nothing under build/ can reach the real repository.
+    # Files others change meanwhile are copied as they are (tar's status 1 "file changed as we read it").
     rm -rf "${ROOTFS:?}$WORK"
     mkdir -p "$ROOTFS$WORK"
-    tar -C "$REPO" --exclude=./.git --exclude=./build --exclude=./dist --exclude='__pycache__' \
-        --exclude=./.pytest_cache --exclude=./.ruff_cache -cf - . | tar -C "$ROOTFS$WORK" -xf -
+    (tar -C "$REPO" --exclude=./build --exclude=./dist --exclude='__pycache__' --exclude=./.git/index.lock \
+        --exclude=./.pytest_cache --exclude=./.ruff_cache --warning=no-file-changed -cf - . || [ $? = 1 ]) \
+        | tar -C "$ROOTFS$WORK" --no-same-owner -xf -
     mkdir -p "$ROOTFS$WORK/build/plugins"
     ln -sfn "$WORK" "$ROOTFS$WORK/build/plugins/cloud_removal"
 }
