@@ -40,6 +40,7 @@ CELL = 16        # side of the coarse cells used to group the fill region
 PLAN_TILE = 128  # tile of the per-ring statistics (see slra.RingPlan)
 MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
+GDAL_CACHE_BYTES = 256 << 20  # GDAL block cache cap during a run
 
 
 def check_parameters(window_size, buffer):
@@ -219,6 +220,9 @@ def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, 
 
     with writer_like(src, output_path, dtype=dtype, nodata=nodata) as out:
         scratch = Scratch(width, height, nb, dtype) if groups else None
+        # Whole-group reads pass through GDAL's block cache (by default 5 % of RAM): cap it while we run.
+        cache = gdal.GetCacheMax()
+        gdal.SetCacheMax(min(cache, GDAL_CACHE_BYTES))
         try:
             if groups:
                 counts = np.bincount(labels.ravel())
@@ -230,6 +234,7 @@ def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, 
                                 summary, progress.sub(edges[i], edges[i + 1]))
             _copy_merge(src, out, scratch, block_pixels, progress.sub(0.9, 1.0))
         finally:
+            gdal.SetCacheMax(cache)
             if scratch is not None:
                 scratch.close()
     if n_fill:
