@@ -98,41 +98,33 @@ class _ErrorRecorder(QgsProcessingFeedback):
     def __init__(self, target):
         super().__init__()
         self.errors = []
-        self._target = target
-        if target is not None:
-            target.canceled.connect(self.cancel)
-            if target.isCanceled():
-                self.cancel()
-            self.progressChanged.connect(target.setProgress)
+        self._target = target if target is not None else QgsProcessingFeedback()
+        self._target.canceled.connect(self.cancel)
+        if self._target.isCanceled():
+            self.cancel()
+        self.progressChanged.connect(self._target.setProgress)
 
     def reportError(self, error, fatalError=False):  # noqa: N802, N803 (QGIS API names)
         self.errors.append(error)
-        if self._target is not None:
-            self._target.reportError(error, fatalError)
+        self._target.reportError(error, fatalError)
 
     def setProgressText(self, text):  # noqa: N802 (QGIS API name)
-        if self._target is not None:
-            self._target.setProgressText(text)
+        self._target.setProgressText(text)
 
     def pushInfo(self, info):  # noqa: N802 (QGIS API name)
-        if self._target is not None:
-            self._target.pushInfo(info)
+        self._target.pushInfo(info)
 
     def pushWarning(self, warning):  # noqa: N802 (QGIS API name)
-        if self._target is not None:
-            self._target.pushWarning(warning)
+        self._target.pushWarning(warning)
 
     def pushDebugInfo(self, info):  # noqa: N802 (QGIS API name)
-        if self._target is not None:
-            self._target.pushDebugInfo(info)
+        self._target.pushDebugInfo(info)
 
     def pushCommandInfo(self, info):  # noqa: N802 (QGIS API name)
-        if self._target is not None:
-            self._target.pushCommandInfo(info)
+        self._target.pushCommandInfo(info)
 
     def pushConsoleInfo(self, info):  # noqa: N802 (QGIS API name)
-        if self._target is not None:
-            self._target.pushConsoleInfo(info)
+        self._target.pushConsoleInfo(info)
 
 
 def shipped_models():
