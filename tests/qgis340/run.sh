@@ -95,7 +95,8 @@ setup_root() {
         t=$(now)
         # shellcheck disable=SC2086
         in_root bash -c "dpkg --configure -a && apt-get update -q \
-            && apt-get install -y -q --no-install-recommends $APT_PKGS && apt-get clean" >"$ROOTFS.apt.log" 2>&1 || { tail -n 30 "$ROOTFS.apt.log" >&2; exit 1; }
+            && apt-get install -y -q --no-install-recommends $APT_PKGS && apt-get clean" >"$ROOTFS.apt.log" 2>&1 \
+            || { tail -n 30 "$ROOTFS.apt.log" >&2; exit 1; }
         mark apt "$APT_PKGS"
         log "apt: $(( $(now) - t )) s"
     fi
