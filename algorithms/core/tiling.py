@@ -124,11 +124,14 @@ class BilinearRowUpsampler:
             y += 1
         if y == start:
             return None
-        out = np.empty((self.buf.shape[0], y - start, self.fw), np.float32)
-        for i, fy in enumerate(range(start, y)):
-            wy, a, b = self._coarse_rows(fy)
-            row = self.buf[:, a - self.buf_row0] * (1 - wy) + self.buf[:, b - self.buf_row0] * wy
-            out[:, i] = row[:, self.x0] * (1 - self.xw) + row[:, self.x1] * self.xw
+        fy = np.arange(start, y)
+        yc = (fy + 0.5) / self.f - 0.5
+        y0 = np.floor(yc).astype(np.int64)
+        wy = (yc - y0).astype(np.float32)[None, :, None]
+        a = np.clip(y0, 0, self.ch - 1) - self.buf_row0
+        b = np.clip(y0 + 1, 0, self.ch - 1) - self.buf_row0
+        rows = self.buf[:, a] * (1 - wy) + self.buf[:, b] * wy
+        out = rows[:, :, self.x0] * (1 - self.xw) + rows[:, :, self.x1] * self.xw
         self.next_fine = y
         if y < self.fh:
             drop = self._coarse_rows(y)[1] - self.buf_row0
