@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from cloud_removal.algorithms.core.raster_writer import TILE, RasterWriter
 from osgeo import gdal
+
+from cloud_removal.algorithms.core.raster_writer import TILE, RasterWriter
 
 COLOURS = {0: (0, 0, 0), 1: (255, 0, 0)}
 NAMES = ["clear", "cloud"]
