@@ -18,6 +18,8 @@ from .raster_io import Window, band_nodata, numpy_dtype, open_raster, read_windo
 from .raster_writer import writer_like
 from .tiling import BilinearRowUpsampler, RowBlender, mirror_index, softmax, tile_origins
 
+gdal.UseExceptions()
+
 NODATA = 255
 METRES_PER_DEGREE = 111320.0
 
@@ -347,5 +349,3 @@ def generate_cloud_mask(input_path, output_path, probability_path=None, progress
     plan = plan_cloud_mask(input_path, output_path, probability_path=probability_path, **options)
     return run_cloud_mask(plan, output_path, probability_path, progress, model)
 
-
-gdal.UseExceptions()
