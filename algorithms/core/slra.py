@@ -24,8 +24,9 @@ def ring_index(fill, width=2):
     fill = np.asarray(fill, bool)
     if not fill.any() or fill.all():
         return np.zeros(fill.shape, np.uint16)
-    d = ndimage.distance_transform_cdt(fill, metric="chessboard")
-    ring = (d + (width - 1)) // width
+    ring = ndimage.distance_transform_cdt(fill, metric="chessboard")
+    ring += width - 1
+    ring //= width
     return ring.astype(np.uint16 if ring.max() < 65535 else np.uint32)
 
 
@@ -81,6 +82,36 @@ def moments(s, offsets=(0.0, 0.0)):
     return mt + offsets[0], s[2] / n - mt * mt, mr + offsets[1], s[4] / n - mr * mr
 
 
+def _row_chunks(shape, pixels=1 << 22):
+    """Row slices of about `pixels` pixels each, to bound temporaries over large arrays."""
+    step = max(1, pixels // max(shape[1], 1))
+    return [slice(y, min(y + step, shape[0])) for y in range(0, shape[0], step)]
+
+
+def common_summary(common, target, rep):
+    """Offsets (mean target, mean replacement), the replacement's mean magnitude and the fallback sums
+    (window_sums' five rows over every common pixel), computed by row chunks in bounded memory."""
+    n = st = sr = sa = 0.0
+    for sl in _row_chunks(common.shape):
+        c = common[sl]
+        t, r = target[sl][c], rep[sl][c]
+        n += c.sum()
+        st += t.sum(dtype=np.float64)
+        sr += r.sum(dtype=np.float64)
+        sa += np.abs(r).sum(dtype=np.float64)
+    if n == 0:
+        return (0.0, 0.0), 0.0, np.zeros(5)
+    offsets = (st / n, sr / n)
+    fb = np.zeros(5)
+    fb[0] = n
+    for sl in _row_chunks(common.shape):
+        c = common[sl]
+        tt = np.subtract(target[sl][c], offsets[0], dtype=np.float64)
+        rr = np.subtract(rep[sl][c], offsets[1], dtype=np.float64)
+        fb[1:] += (tt.sum(), (tt * tt).sum(), rr.sum(), (rr * rr).sum())
+    return offsets, sa / n, fb
+
+
 class RingPlan:
     """The geometry shared by all bands: fill pixels sorted by ring and by tile, so each ring's statistics are
     computed tile by tile over small bounding boxes only."""
@@ -90,8 +121,12 @@ class RingPlan:
         self.own = self.fill if own is None else (np.asarray(own, bool) & self.fill)
         self.shape = self.fill.shape
         ring = ring_index(self.fill, ring_width)
-        ys, xs = np.nonzero(self.own)
-        ys, xs = ys.astype(np.int32), xs.astype(np.int32)
+        ys, xs = [], []
+        for sl in _row_chunks(self.shape):
+            y, x = np.nonzero(self.own[sl])
+            ys.append((y + sl.start).astype(np.int32))
+            xs.append(x.astype(np.int32))
+        ys, xs = np.concatenate(ys), np.concatenate(xs)
         rk = ring[ys, xs]
         del ring
         ntx = -(-self.shape[1] // tile)
@@ -129,14 +164,8 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     if not common.any():
         status[~rvalid[plan.rows, plan.cols]] = NO_REPLACEMENT
         return values, status
-    offsets = (float(target[common].mean(dtype=np.float64)), float(rep[common].mean(dtype=np.float64)))
-    scale = float(np.abs(rep[common]).mean(dtype=np.float64))
     # Fallback: the statistics of every initially known common pixel around the region.
-    c = common
-    tt = np.subtract(target[c], offsets[0], dtype=np.float64)
-    rr = np.subtract(rep[c], offsets[1], dtype=np.float64)
-    fb = np.array([c.sum(), tt.sum(), (tt * tt).sum(), rr.sum(), (rr * rr).sum()], np.float64)
-    del tt, rr
+    offsets, scale, fb = common_summary(common, target, rep)
     n_rings = len(plan.ring_first)
     for k in range(n_rings):
         a = plan.seg_start[plan.ring_first[k]]
@@ -186,8 +215,7 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     ys, xs = np.nonzero(near & common)
     if ys.size == 0:
         return ys, xs, np.zeros(0)
-    offsets = (float(target[common].mean(dtype=np.float64)), float(rep[common].mean(dtype=np.float64)))
-    scale = float(np.abs(rep[common]).mean(dtype=np.float64))
+    offsets, scale, _ = common_summary(common, target, rep)
     s = window_sums(common, target, rep, ys, xs, half, offsets)
     ok = s[0] >= min_common
     ys, xs, s = ys[ok], xs[ok], s[:, ok]
