@@ -2,8 +2,9 @@
 # Run the test suite on QGIS 3.40 (Debian 13 "trixie": Python 3.13, numpy 2, GDAL 3.10) from a Debian 12 host.
 #
 # Builds (once) a minimal trixie root with debootstrap under build/trixie, installs QGIS there from Debian's
-# packages and the plugin's pip requirements (onnxruntime) from wheels downloaded on the host (pip inside the
-# root may not reach PyPI), copies the project in (models/ included) and runs pytest inside it with chroot.
+# packages and the plugin's and tests' pip requirements (onnxruntime, ukis-csmask) from wheels downloaded on the
+# host (pip inside the root may not reach PyPI), copies the project in (.git and models/ included) and runs pytest
+# inside it with chroot; /proc, /sys and /dev/shm are mounted for the run only (--unmount clears leftovers).
 # Needs root (re-runs itself with sudo). Idempotent: a complete root is reused; `--rebuild` starts afresh.
 #
 #   tests/qgis340/run.sh [--rebuild] [--setup-only] [--unmount] [pytest args...]   (default args: tests)
