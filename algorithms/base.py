@@ -45,6 +45,13 @@ class CloudRemovalAlgorithm(QgsProcessingAlgorithm):
     def helpUrl(self):  # noqa: N802 (QGIS API name)
         return "https://github.com/cloud-removal/qgis-cloud-removal#readme"
 
+    def raster_source(self, parameters, name, context):
+        """The GDAL source of a raster parameter, or a QgsProcessingException naming the invalid input."""
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None:
+            raise QgsProcessingException(self.invalidRasterError(parameters, name))
+        return layer.source()
+
     @staticmethod
     def progress(feedback):
         """A core Progress that reports to and is cancelled by a QgsProcessingFeedback."""

@@ -2,7 +2,6 @@
 ONNX model (ukis-csmask by default), streamed tile row by tile row over full scenes."""
 
 from qgis.core import (
-    QgsProcessingException,
     QgsProcessingParameterBand,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
@@ -131,10 +130,7 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
         return self.parameterAsDouble(parameters, name, context)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
-        source = layer.source()
+        source = self.raster_source(parameters, self.INPUT, context)
         level = self.LEVELS[self.parameterAsEnum(parameters, self.PRODUCT_LEVEL, context)]
         bands = {role: (self.parameterAsInt(parameters, name, context) if parameters.get(name) not in (None, "")
                         else None) for role, name, _ in self.BAND_PARAMS}

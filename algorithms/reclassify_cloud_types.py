@@ -85,10 +85,7 @@ class ReclassifyCloudTypes(CloudRemovalAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Binary cloud mask")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
-        source = layer.source()
+        source = self.raster_source(parameters, self.INPUT, context)
         band = self.parameterAsInt(parameters, self.BAND, context) if parameters.get(self.BAND) else 1
         table = self.run_core(table_to_entries, self.parameterAsMatrix(parameters, self.TABLE, context))
         text = self.parameterAsString(parameters, self.REMAP, context)

@@ -1,7 +1,6 @@
 """Stepwise Local Radiometric Adjustment: fill masked pixels of a cloudy image from another date (Li et al. 2019)."""
 
 from qgis.core import (
-    QgsProcessingException,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterNumber,
@@ -79,16 +78,10 @@ class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
             self.RESIDUAL_CORRECTION, self.tr("Residual correction"), False))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filled raster")))
 
-    def _source(self, parameters, name, context):
-        layer = self.parameterAsRasterLayer(parameters, name, context)
-        if layer is None:
-            raise QgsProcessingException(self.invalidRasterError(parameters, name))
-        return layer.source()
-
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
-        source = self._source(parameters, self.INPUT, context)
-        replacement = self._source(parameters, self.REPLACEMENT, context)
-        mask = self._source(parameters, self.MASK, context)
+        source = self.raster_source(parameters, self.INPUT, context)
+        replacement = self.raster_source(parameters, self.REPLACEMENT, context)
+        mask = self.raster_source(parameters, self.MASK, context)
         mask_band = self.parameterAsInt(parameters, self.MASK_BAND, context) if parameters.get(self.MASK_BAND) else 1
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         summary = self.run_core(
