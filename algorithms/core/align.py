@@ -5,8 +5,6 @@ from osgeo import gdal, osr
 
 from .progress import InputError
 
-gdal.UseExceptions()
-
 
 def _srs(ds):
     wkt = ds.GetProjection()

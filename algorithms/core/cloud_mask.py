@@ -10,18 +10,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import osr
 
 from . import band_mapping, model_card
+from .gdal_env import gdal_scoped
 from .progress import NULL_PROGRESS, InputError
-from .raster_io import Window, band_nodata, numpy_dtype, open_raster, read_window, same_path
-from .raster_writer import writer_like
+from .raster_formats import check_outputs
+from .raster_io import Window, band_nodata, numpy_dtype, open_raster, read_window
+from .raster_writer import commit_together, writer_like
 from .tiling import BilinearRowUpsampler, RowBlender, mirror_index, softmax, tile_origins
-
-gdal.UseExceptions()
 
 NODATA = 255
 METRES_PER_DEGREE = 111320.0
+MAX_FACTOR = 16        # coarsest processing grid: 16 x 16 input pixels per model pixel
+LOW_P99, HIGH_P99 = 0.05, 1.5  # scaled reflectance whose 99th percentile lies outside looks wrongly scaled
 
 
 @dataclass
@@ -75,22 +77,81 @@ def pixel_size_m(ds):
 
 
 def processing_factor(ds, resolution_m):
-    """Integer coarsening factor for a processing resolution in metres (0: input resolution) and a note."""
-    if not resolution_m or resolution_m <= 0:
+    """Integer coarsening factor for a processing resolution in metres (0: input resolution) and a note.
+
+    InputError when the resolution is negative or more than MAX_FACTOR input pixels: the model would see a few
+    blurred pixels and call them clear.
+    """
+    if resolution_m is not None and resolution_m < 0:
+        raise InputError(f"PROCESSING_RESOLUTION must be 0 (input resolution) or a size in metres; got "
+                         f"{resolution_m:g}.")
+    if not resolution_m:
         return 1, "processing at the input resolution"
     size = pixel_size_m(ds)
     if size is None:
         return 1, (f"the input has no usable georeference, so its pixel size is unknown: processing at the input "
                    f"resolution instead of {resolution_m:g} m")
     factor = max(1, int(round(resolution_m / size)))
+    if factor > MAX_FACTOR:
+        raise InputError(f"PROCESSING_RESOLUTION {resolution_m:g} m is too coarse for this input ({size:g} m pixels): "
+                         f"the model would see {factor} x {factor} input pixels as one. Use at most "
+                         f"{size * MAX_FACTOR:g} m, or 0 for the input resolution (the default is 20).")
     if factor == 1:
         return 1, f"processing at the input resolution ({size:g} m; requested {resolution_m:g} m)"
     return factor, (f"processing at {size * factor:g} m ({factor} x {factor} input pixels of {size:g} m averaged), "
                     "mask written on the input grid")
 
 
+def _band_scaling(ds, bands):
+    """(scale, offset) from the bands' own GDAL scale/offset metadata when all agree and one is set, else None."""
+    pairs = set()
+    for b in bands:
+        band = ds.GetRasterBand(b)
+        pairs.add((band.GetScale(), band.GetOffset()))
+    if len(pairs) != 1:
+        return None
+    scale, offset = pairs.pop()
+    scale = 1.0 if scale is None else float(scale)
+    offset = 0.0 if offset is None else float(offset)
+    return None if (scale, offset) == (1.0, 0.0) else (scale, offset)
+
+
+def sample_reflectance_p99(ds, bands, nodata, scale, offset, grid=4, size=128):
+    """99th percentile of the scaled reflectance over a grid x grid sample of small windows (valid, non-zero
+    pixels of the given bands), or None when the sample holds no valid pixel. Cheap on any scene size."""
+    w, h = ds.RasterXSize, ds.RasterYSize
+    sw, sh = min(size, w), min(size, h)
+    values = []
+    for y in np.linspace(0, h - sh, grid).astype(int):
+        for x in np.linspace(0, w - sw, grid).astype(int):
+            win = Window(int(x), int(y), sw, sh)
+            raw = np.stack([read_window(ds, b, win).astype(np.float64) for b in bands])
+            ok = np.isfinite(raw).all(axis=0) & (raw != 0).any(axis=0)
+            for band_raw, nd in zip(raw, nodata):
+                if nd is not None and not math.isnan(nd):
+                    ok &= band_raw != nd
+            values.append(raw[:, ok].ravel() * scale + offset)
+    ds.FlushCache()
+    values = np.concatenate(values) if values else np.zeros(0)
+    return float(np.percentile(values, 99)) if values.size else None
+
+
+def scaling_warning(p99, scale, offset):
+    """A warning line when scaled reflectance looks like another scaling (99th percentile outside
+    LOW_P99..HIGH_P99), with the SCALE that would bring it to a typical 0.4; None when it looks right."""
+    if p99 is None or LOW_P99 <= p99 <= HIGH_P99:
+        return None
+    raw = (p99 - offset) / scale
+    suggested = 10.0 ** round(math.log10(0.4 / raw)) if raw > 0 else None
+    hint = f" Set SCALE={suggested:g} if that is its scaling." if suggested and suggested != scale else ""
+    return (f"Warning: the 99th percentile of the scaled reflectance of sampled pixels is {p99:.3g} (SCALE "
+            f"{scale:g}, OFFSET {offset:g}); in a Sentinel-2 scene it lies between {LOW_P99:g} and {HIGH_P99:g}. The "
+            f"input may use another scaling, and the mask would then be wrong.{hint}")
+
+
+@gdal_scoped
 def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, model=None, scale=None,
-                    offset=0.0, resolution_m=0.0, overlap=None, batch_size=4, threads=0, probability_path=None,
+                    offset=None, resolution_m=0.0, overlap=None, batch_size=4, threads=0, probability_path=None,
                     models_dir=model_card.MODELS_DIR):
     """Check all inputs and resolve bands, model card, scale and processing factor; raise InputError if wrong."""
     level = str(level or "L1C").upper()
@@ -98,12 +159,8 @@ def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, m
         raise InputError(f"PRODUCT_LEVEL must be one of {list(model_card.LEVELS)}, not '{level}'.")
     if not output_path:
         raise InputError("No output file was given for the cloud mask.")
-    for out, what in ((output_path, "cloud mask output"), (probability_path, "probability output")):
-        if out and same_path(out, input_path):
-            raise InputError(f"The {what} '{out}' is the input raster; choose another file name (inputs are "
-                             "never overwritten).")
-    if probability_path and same_path(probability_path, output_path):
-        raise InputError("The probability output and the class output are the same file; give them different names.")
+    check_outputs({"cloud mask output": output_path, "probability output": probability_path},
+                  {"input raster": input_path})
     ds = open_raster(input_path)
     count = ds.RasterCount
     descriptions = [ds.GetRasterBand(b).GetDescription() for b in range(1, count + 1)]
@@ -118,14 +175,21 @@ def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, m
     else:
         notes_level = None
     dtypes = {numpy_dtype(ds, roles[b]) for b in card.bands}
-    if scale is None:
+    from_metadata = _band_scaling(ds, [roles[b] for b in card.bands]) if scale is None else None
+    if from_metadata is not None:
+        scale = from_metadata[0]
+        if offset is None:
+            offset = from_metadata[1]
+        scale_note = f"SCALE {scale:g} (the bands' own scale metadata)"
+    elif scale is None:
         scale = 1.0 if all(d.kind == "f" for d in dtypes) else 1e-4
         scale_note = f"SCALE {scale:g} (default for {'float' if scale == 1.0 else 'integer'} input)"
     else:
         scale = float(scale)
         scale_note = f"SCALE {scale:g}"
-    if scale == 0:
-        raise InputError("SCALE must not be 0: reflectance = DN x SCALE + OFFSET.")
+    if not scale > 0 or not math.isfinite(scale):
+        raise InputError(f"SCALE must be a positive number (reflectance = DN x SCALE + OFFSET); got {scale:g}. "
+                         "Sentinel-2 DN: 0.0001; reflectance x 1000: 0.001; reflectance: 1.")
     if overlap is None:
         overlap = card.overlap
     if not 0 <= overlap < 0.5:
@@ -146,6 +210,9 @@ def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, m
                   res_note + f"; tiles of {card.tile_size} px with {plan.overlap:g} overlap, batch {batch_size}"]
     if notes_level:
         plan.notes.append(notes_level)
+    warning = scaling_warning(sample_reflectance_p99(ds, bands, plan.nodata, scale, plan.offset), scale, plan.offset)
+    if warning:
+        plan.notes.append(warning)
     return plan
 
 
@@ -231,6 +298,7 @@ def _class_writer(ds, path, card, plan):
                        category_names=card.class_names, band_descriptions=["cloud mask classes"], metadata=meta)
 
 
+@gdal_scoped
 def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGRESS, model=None):
     """Stream the model over the raster and write the class raster (and optional cloud probability 0-100).
 
@@ -315,34 +383,33 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
         if done is not None:
             emit(writers, *done)
 
+    writer = _class_writer(ds, output_path, card, plan)
     prob_writer = None
-    with _class_writer(ds, output_path, card, plan) as writer:
-        try:
-            if probability_path:
-                prob_writer = writer_like(ds, probability_path, bands=1, dtype=np.uint8, nodata=NODATA,
-                                          band_descriptions=["cloud probability (%)"],
-                                          metadata={"CLOUD_MODEL": card.id})
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                pending = pool.submit(strip, ys[0])
-                for i, y in enumerate(ys):
-                    rows, x_in, fine = pending.result()
-                    if i + 1 < len(ys):
-                        pending = pool.submit(strip, ys[i + 1])  # read ahead while the model runs
-                    recent[:] = (recent + [fine])[-3:]
-                    run_row((writer, prob_writer), i, y, rows, x_in)
-                    progress.update((i + 1) / len(ys))
-            if prob_writer is not None:
-                prob_writer.commit()
-                prob_writer = None
-        except BaseException:
-            if prob_writer is not None:
-                prob_writer.abort()
-            raise
+    try:
+        if probability_path:
+            prob_writer = writer_like(ds, probability_path, bands=1, dtype=np.uint8, nodata=NODATA,
+                                      band_descriptions=["cloud probability (%)"], metadata={"CLOUD_MODEL": card.id})
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(strip, ys[0])
+            for i, y in enumerate(ys):
+                rows, x_in, fine = pending.result()
+                if i + 1 < len(ys):
+                    pending = pool.submit(strip, ys[i + 1])  # read ahead while the model runs
+                recent[:] = (recent + [fine])[-3:]
+                run_row((writer, prob_writer), i, y, rows, x_in)
+                progress.update((i + 1) / len(ys))
+        commit_together(writer, prob_writer)
+    except BaseException:
+        for w in (writer, prob_writer):
+            if w is not None:
+                w.abort()
+        raise
     names = card.class_names
     return {(names[v] if v < len(names) else ("nodata" if v == NODATA else str(v))): int(c)
             for v, c in enumerate(counts) if c}
 
 
+@gdal_scoped
 def generate_cloud_mask(input_path, output_path, probability_path=None, progress=NULL_PROGRESS, model=None,
                         **options):
     """Plan (check everything) and run in one call; options are those of plan_cloud_mask."""

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 from osgeo import gdal
 
+from .gdal_env import gdal_scoped
 from .progress import InputError
-
-gdal.UseExceptions()
 
 # Target size of one processing block, in pixels per band; blocks are whole multiples of the source block.
 DEFAULT_BLOCK_PIXELS = 1024 * 1024
@@ -37,6 +36,7 @@ class Window:
         return slice(dy, dy + self.h), slice(dx, dx + self.w)
 
 
+@gdal_scoped
 def open_raster(path, what="input raster"):
     """Open a raster read-only, with a message naming `what` when it cannot be read."""
     if not path:
@@ -101,12 +101,37 @@ def read_window(ds, band, window, dtype=None):
     A window that reaches the right edge ends a row of blocks: the dataset's cached blocks are then dropped,
     since each is read once, and GDAL's cache would otherwise grow towards the scene's size.
     """
-    arr = ds.GetRasterBand(band).ReadAsArray(window.x, window.y, window.w, window.h)
+    try:
+        arr = ds.GetRasterBand(band).ReadAsArray(window.x, window.y, window.w, window.h)
+    except RuntimeError as err:
+        arr, detail = None, f": {err}"
+    else:
+        detail = ""
     if arr is None:
-        raise InputError(f"Reading {window} of band {band} of '{ds.GetDescription()}' failed.")
+        raise InputError(f"Cannot read band {band} of '{ds.GetDescription()}' (columns {window.x}-"
+                         f"{window.x + window.w}, rows {window.y}-{window.y + window.h}){detail}. The file may be "
+                         "truncated or damaged; check it with gdalinfo -checksum.")
     if window.x + window.w >= ds.RasterXSize:
         ds.FlushCache()
     return arr if dtype is None else arr.astype(dtype, copy=False)
+
+
+def read_large(ds, band, window, rows=512):
+    """Read a possibly large window strip by strip, dropping the dataset's cached blocks after each strip, so the
+    read adds only its result to memory (GDAL's block cache, process-wide and 5 % of RAM by default, is never
+    resized)."""
+    if window.w * window.h <= rows * max(window.w, 1024):
+        arr = read_window(ds, band, window)
+        ds.FlushCache()
+        return arr
+    out = None
+    for y in range(window.y, window.y + window.h, rows):
+        part = read_window(ds, band, Window(window.x, y, window.w, min(rows, window.y + window.h - y)))
+        ds.FlushCache()
+        if out is None:
+            out = np.empty((window.h, window.w), part.dtype)
+        out[y - window.y:y - window.y + part.shape[0]] = part
+    return out
 
 
 def read_window_bands(ds, bands, window, dtype=None):

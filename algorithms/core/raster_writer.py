@@ -1,36 +1,21 @@
-"""Atomic GeoTIFF output: tiled, DEFLATE-compressed, written to a temporary file and renamed on success.
+"""Atomic raster output: written in a private working folder beside the destination and moved into place only
+when the run succeeds (see staging.py).
 
-A failed or cancelled run leaves no output and does not clobber an existing file.
+GeoTIFF (the default) is written directly, tiled and DEFLATE-compressed; other formats (raster_formats.FORMATS) are
+converted from a working GeoTIFF into the same folder, so all their side files get their final names. A failed,
+cancelled or killed run leaves no output and does not touch an existing file at the destination.
 """
 
 import os
-import uuid
 
 import numpy as np
 from osgeo import gdal, gdal_array
 
 from .progress import InputError
-
-gdal.UseExceptions()
+from .raster_formats import check_writable, output_driver
+from .staging import Staging
 
 TILE = 512
-
-
-def _driver_for(path):
-    """The GDAL raster driver short name for an output path's extension (GTiff when unknown)."""
-    ext = os.path.splitext(str(path))[1].lower().lstrip(".")
-    if ext in ("", "tif", "tiff"):
-        return "GTiff"
-    for i in range(gdal.GetDriverCount()):
-        drv = gdal.GetDriver(i)
-        md = drv.GetMetadata() or {}
-        if md.get("DCAP_RASTER") != "YES":
-            continue
-        if ext in (md.get("DMD_EXTENSIONS") or "").lower().split():
-            if md.get("DCAP_CREATE") == "YES" or md.get("DCAP_CREATECOPY") == "YES":
-                return drv.ShortName
-    raise InputError(f"No GDAL driver writes rasters with the extension '.{ext}' of '{path}'; "
-                     "use .tif for GeoTIFF.")
 
 
 def gtiff_options(dtype, categorical=False):
@@ -59,21 +44,31 @@ class RasterWriter:
                  nodata=None, color_table=None, category_names=None, band_descriptions=None,
                  metadata=None):
         self.path = str(path)
-        self.driver = _driver_for(self.path)
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        base = os.path.basename(self.path)
-        self._tmp = os.path.join(folder, f".{base}.{uuid.uuid4().hex[:8]}.partial.tif")
         self.dtype = np.dtype(dtype)
         self.width, self.height, self.bands = int(width), int(height), int(bands)
+        categorical = color_table is not None or category_names is not None
+        self.driver = output_driver(self.path, self.bands, self.dtype)
+        check_writable(self.path)
         self._written = False
         self._late_classes = None
+        self.ds = self._staging = None
         gdal_type = gdal_array.NumericTypeCodeToGDALTypeCode(self.dtype)
         if gdal_type is None:
             raise InputError(f"Cannot write data type {self.dtype} to a raster.")
-        categorical = color_table is not None or category_names is not None
+        self._staging = Staging(self.path)
+        self._work = (self._staging.staged if self.driver == "GTiff"
+                      else os.path.join(self._staging.dir, ".work.tif"))
+        try:
+            self._create(gdal_type, categorical, geotransform, projection, nodata, color_table, category_names,
+                         band_descriptions, metadata)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _create(self, gdal_type, categorical, geotransform, projection, nodata, color_table, category_names,
+                band_descriptions, metadata):
         self.ds = gdal.GetDriverByName("GTiff").Create(
-            self._tmp, self.width, self.height, self.bands, gdal_type,
+            self._work, self.width, self.height, self.bands, gdal_type,
             options=gtiff_options(self.dtype, categorical))
         if geotransform is not None:
             self.ds.SetGeoTransform(geotransform)
@@ -146,36 +141,56 @@ class RasterWriter:
     def abort(self):
         """Discard everything written so far."""
         self.ds = None
-        for p in (self._tmp, self._tmp + ".aux.xml"):
-            if os.path.exists(p):
-                os.remove(p)
+        if self._staging is not None:
+            self._staging.abort()
+            self._staging = None
+
+    def prepare(self):
+        """Close the working file and convert it to the output format, still in the working folder."""
+        if self.ds is None:
+            return
+        self.ds.FlushCache()
+        self.ds = None
+        if self._late_classes is not None:
+            ds = gdal.Open(self._work, gdal.GA_Update)
+            self._apply_classes(ds, *self._late_classes)
+            ds = None
+        if self.driver != "GTiff":
+            out = gdal.Translate(self._staging.staged, self._work, format=self.driver)
+            if out is None:
+                raise RuntimeError(f"GDAL could not write {self.driver} file '{self.path}'")
+            out = None
+            for p in (self._work, self._work + ".aux.xml"):
+                if os.path.exists(p):
+                    os.remove(p)
+
+    def publish(self):
+        """Move the prepared output and its side files into place."""
+        self._staging.commit()
+        self._staging = None
 
     def commit(self):
-        """Close the temporary file and move it to the final path (converting if not GeoTIFF)."""
+        """Close, convert if needed and move the output into place; on any error nothing is left behind."""
         try:
-            self.ds.FlushCache()
-            self.ds = None
-            if self._late_classes is not None:
-                ds = gdal.Open(self._tmp, gdal.GA_Update)
-                self._apply_classes(ds, *self._late_classes)
-                ds = None
-            if self.driver != "GTiff":
-                conv = self._tmp + "." + self.driver
-                gdal.Translate(conv, self._tmp, format=self.driver)
-                os.replace(conv, self.path)
-                if os.path.exists(conv + ".aux.xml"):
-                    os.replace(conv + ".aux.xml", self.path + ".aux.xml")
-                self.abort()
-                return
-            os.replace(self._tmp, self.path)
-            if os.path.exists(self._tmp + ".aux.xml"):
-                os.replace(self._tmp + ".aux.xml", self.path + ".aux.xml")
-            elif os.path.exists(self.path + ".aux.xml"):
-                os.remove(self.path + ".aux.xml")  # stale side-car of an earlier output
-        except Exception:
+            self.prepare()
+            self.publish()
+        except BaseException:
             self.abort()
             raise
 
+
+def commit_together(*writers):
+    """Commit several outputs of one run: all are converted first, so a failure leaves none of them."""
+    writers = [w for w in writers if w is not None]
+    try:
+        for w in writers:
+            w.prepare()
+        for w in writers:
+            w.publish()
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
 
 
 def writer_like(ds, path, bands=None, dtype=None, **kwargs):

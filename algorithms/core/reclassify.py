@@ -2,12 +2,13 @@
 
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
+from .gdal_env import gdal_scoped
 from .morphology import RegionSizes, grow_disk, label_block
 from .progress import NULL_PROGRESS, InputError
+from .raster_formats import check_outputs
 from .raster_io import (
     DEFAULT_BLOCK_PIXELS,
     band_nodata,
@@ -19,6 +20,7 @@ from .raster_io import (
     source_windows,
 )
 from .raster_writer import writer_like
+from .staging import private_dir
 
 MASK_COLOURS = {0: (200, 200, 200), 1: (255, 64, 255)}
 MASK_NAMES = ["clear", "cloud"]
@@ -80,16 +82,19 @@ def _grid_keys(windows):
     return [(ys[w.y], xs[w.x]) for w in windows]
 
 
+@gdal_scoped
 def reclassify_raster(src_path, band, remap, out_path, grow=0, min_region=0, progress=NULL_PROGRESS,
                       block_pixels=DEFAULT_BLOCK_PIXELS):
     """Write `out_path`: band `band` of `src_path` reclassified; 1-regions below `min_region` cells become 0,
     then cells within `grow` pixels (disk) of a 1 become 1. Nodata stays nodata. Returns a summary dict."""
     if grow < 0 or min_region < 0:
         raise InputError("Grow and minimum region size must be zero or positive.")
+    check_outputs({"output": out_path}, {"input raster": src_path})
     ds = open_raster(src_path)
     check_band(ds, band)
     in_dtype, in_nodata = numpy_dtype(ds, band), band_nodata(ds, band)
     out_dtype, out_nodata = output_type(remap, in_dtype, in_nodata)
+    check_outputs({"output": out_path}, {"input raster": src_path}, dtypes={"output": out_dtype})
     classify = _classifier(remap, in_dtype, in_nodata, out_dtype, out_nodata)
     windows = source_windows(ds, band, block_pixels)
     keys = _grid_keys(windows)
@@ -122,7 +127,7 @@ def reclassify_raster(src_path, band, remap, out_path, grow=0, min_region=0, pro
     try:
         source = None
         if grow > 0 and regions is not None:  # materialise the filtered classes, then grow with a halo
-            scratch = tempfile.mkdtemp(prefix=".reclassify-", dir=os.path.dirname(os.path.abspath(out_path)))
+            scratch = private_dir(os.path.dirname(os.path.abspath(out_path)))
             inter = os.path.join(scratch, "filtered.tif")
             p = progress.sub(*next(step))
             with writer_like(ds, inter, bands=1, dtype=out_dtype, nodata=out_nodata) as w:

@@ -17,7 +17,9 @@ from scipy import ndimage
 
 from . import slra
 from .align import align_to
+from .gdal_env import gdal_scoped
 from .progress import NULL_PROGRESS, Cancelled, InputError, Progress
+from .raster_formats import check_outputs
 from .raster_io import (
     DEFAULT_BLOCK_PIXELS,
     Window,
@@ -26,12 +28,11 @@ from .raster_io import (
     check_band,
     numpy_dtype,
     open_raster,
+    read_large,
     read_window,
-    same_path,
 )
 from .raster_writer import TILE, writer_like
-
-gdal.UseExceptions()
+from .staging import SCRATCH_PREFIX, private_dir
 
 DEFAULT_WINDOW = 80
 DEFAULT_BUFFER = 2  # chosen by measurement: see tests/bench/bench_slra.py and the README
@@ -40,16 +41,28 @@ CELL = 16        # side of the coarse cells used to group the fill region
 PLAN_TILE = 128  # tile of the per-ring statistics (see slra.RingPlan)
 MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
-GDAL_CACHE_BYTES = 256 << 20  # GDAL block cache cap during a run
 
 
-def check_parameters(window_size, buffer):
-    """InputError unless WINDOW_SIZE is a positive multiple of 20 and BUFFER is in 0..15."""
+def check_parameters(window_size, buffer, width=None, height=None):
+    """InputError unless WINDOW_SIZE is a positive multiple of 20 and BUFFER is in 0..15; with the image size, also
+    unless the window is at most what covers the whole image from every pixel (larger ones only cost time)."""
     if window_size is None or int(window_size) != window_size or window_size < 20 or window_size % 20:
         raise InputError(f"WINDOW_SIZE must be a positive multiple of 20 pixels (20, 40, 60, 80, ...); "
                          f"got {window_size}.")
     if buffer is None or int(buffer) != buffer or not 0 <= buffer <= MAX_BUFFER:
         raise InputError(f"BUFFER must be a whole number of pixels from 0 to {MAX_BUFFER}; got {buffer}.")
+    if width and height:
+        largest = max_window(width, height)
+        if window_size > largest:
+            raise InputError(f"WINDOW_SIZE {window_size} is larger than this {width} x {height} image needs: a window "
+                             f"of {largest} pixels already covers the whole image from every pixel, and larger ones "
+                             f"only take longer. Use at most {largest} (the default is {DEFAULT_WINDOW}; ArcGIS's "
+                             "default window corresponds to 160).")
+
+
+def max_window(width, height):
+    """The largest useful WINDOW_SIZE for an image: the multiple of 20 whose half covers its longest side."""
+    return max(20, 20 * -(-2 * max(int(width), int(height)) // 20))
 
 
 def valid_pixels(arr, nodata):
@@ -84,13 +97,17 @@ class MaskReader:
         self.ds, self.band, self.alpha, self.buffer = ds, band, alpha, int(buffer)
         self.nodata = band_nodata(ds, band)
         self.width, self.height = width, height
+        self.covered = None  # pixels with mask data, counted while set to a number (pass 1)
 
     def read(self, window):
         outer = window.grow(self.buffer, self.width, self.height)
-        m = read_window(self.ds, self.band, outer)
-        fill = valid_pixels(m, self.nodata) & (m != 0)
+        m = read_large(self.ds, self.band, outer)
+        valid = valid_pixels(m, self.nodata)
         if self.alpha:
-            fill &= read_window(self.ds, self.alpha, outer) > 0
+            valid &= read_large(self.ds, self.alpha, outer) > 0
+        if self.covered is not None:
+            self.covered += int(np.count_nonzero(valid[window.inner_slices(outer)]))
+        fill = valid & (m != 0)
         if self.buffer:
             fill = ndimage.maximum_filter(fill.view(np.uint8), size=2 * self.buffer + 1).view(bool)
         return fill[window.inner_slices(outer)]
@@ -106,6 +123,7 @@ def find_groups(mask, cell, margin, progress, block_pixels):
     cells = np.zeros((ncy, ncx), bool)
     rows = max(cell, (block_pixels // max(w, 1)) // cell * cell)
     n_fill = 0
+    mask.covered = 0
     for y in range(0, h, rows):
         win = Window(0, y, w, min(rows, h - y))
         fill = mask.read(win)
@@ -115,6 +133,10 @@ def find_groups(mask, cell, margin, progress, block_pixels):
         padded[:win.h, :w] = fill
         cells[y // cell:y // cell + ph // cell] = padded.reshape(ph // cell, cell, ncx, cell).any(axis=(1, 3))
         progress.update((y + win.h) / h)
+    covered, mask.covered = mask.covered, None
+    if covered < w * h:
+        progress.log(f"Warning: the mask covers only {100.0 * covered / (w * h):.1f} % of the input (the rest lies "
+                     "outside the mask's extent or is nodata in it); pixels it does not cover are not filled.")
     if n_fill == 0:
         return 0, None, []
     reach = margin // cell + 1            # cell distance of two pixels at most `margin` apart
@@ -138,7 +160,7 @@ class Scratch:
     def __init__(self, width, height, bands, dtype, folder=None):
         from osgeo import gdal_array
 
-        self.dir = tempfile.mkdtemp(prefix="slra_scratch_", dir=folder)
+        self.dir = private_dir(folder or tempfile.gettempdir(), prefix=SCRATCH_PREFIX, suffix="")
         opts = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "SPARSE_OK=TRUE", "BIGTIFF=YES"]
         drv = gdal.GetDriverByName("GTiff")
         gtype = gdal_array.NumericTypeCodeToGDALTypeCode(np.dtype(dtype))
@@ -173,6 +195,7 @@ def _work_dtype(dtype):
     return np.float32 if dtype.itemsize <= 2 or dtype == np.float32 else np.float64
 
 
+@gdal_scoped
 def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, window_size=DEFAULT_WINDOW,
              buffer=DEFAULT_BUFFER, residual_correction=False, ring_width=2, progress=NULL_PROGRESS,
              block_pixels=DEFAULT_BLOCK_PIXELS, min_common=slra.MIN_COMMON):
@@ -181,9 +204,8 @@ def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, 
     Everything is checked before any output is written; a failure or cancel leaves no output.
     """
     check_parameters(window_size, buffer)
-    for other, what in ((input_path, "input"), (replacement_path, "replacement"), (mask_path, "mask")):
-        if same_path(output_path, other):
-            raise InputError(f"The output would overwrite the {what} raster '{other}'; choose another file name.")
+    inputs = {"input raster": input_path, "replacement raster": replacement_path, "mask raster": mask_path}
+    check_outputs({"output": output_path}, inputs)
     src = open_raster(input_path, "input raster")
     rep0 = open_raster(replacement_path, "replacement raster")
     msk0 = open_raster(mask_path, "mask raster")
@@ -193,10 +215,12 @@ def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, 
     if rep0.RasterCount != nb:
         raise InputError(f"The replacement raster has {rep0.RasterCount} band(s) but the input has {nb}: "
                          "they must have the same bands in the same order.")
+    dtype = numpy_dtype(src, 1)
+    check_parameters(window_size, buffer, src.RasterXSize, src.RasterYSize)
+    check_outputs({"output": output_path}, inputs, {"output": nb}, {"output": dtype})
     rep, rep_alpha = align_to(src, rep0, "bilinear", "replacement raster", progress)
     msk, msk_alpha = align_to(src, msk0, "near", "mask raster", progress)
     width, height = src.RasterXSize, src.RasterYSize
-    dtype = numpy_dtype(src, 1)
     work = _work_dtype(dtype)
     nodata = [band_nodata(src, b) for b in range(1, nb + 1)]
     rep_nodata = [band_nodata(rep, b) for b in range(1, nb + 1)]
@@ -220,9 +244,6 @@ def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, 
 
     with writer_like(src, output_path, dtype=dtype, nodata=nodata) as out:
         scratch = Scratch(width, height, nb, dtype) if groups else None
-        # Whole-group reads pass through GDAL's block cache (by default 5 % of RAM): cap it while we run.
-        cache = gdal.GetCacheMax()
-        gdal.SetCacheMax(min(cache, GDAL_CACHE_BYTES))
         try:
             if groups:
                 counts = np.bincount(labels.ravel())
@@ -234,7 +255,6 @@ def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, 
                                 summary, progress.sub(edges[i], edges[i + 1]))
             _copy_merge(src, out, scratch, block_pixels, progress.sub(0.9, 1.0))
         finally:
-            gdal.SetCacheMax(cache)
             if scratch is not None:
                 scratch.close()
     if n_fill:
@@ -272,7 +292,7 @@ def _fill_group(src, rep, rep_alpha, mask, labels, lab, box, margin, half, ring_
     del own, own_cells, fill
     if plan.n == 0:
         return
-    alpha = read_window(rep, rep_alpha, win) > 0 if rep_alpha else None
+    alpha = read_large(rep, rep_alpha, win) > 0 if rep_alpha else None
     brow, bcol = plan.rows - (box.y - win.y), plan.cols - (box.x - win.x)
     nb = len(nodata)
     done = [0.0] * nb
@@ -321,10 +341,10 @@ def _fill_group(src, rep, rep_alpha, mask, labels, lab, box, margin, half, ring_
             for b in range(1, nb + 1):
                 while len(pending) >= workers:
                     _wait_one(pending, store, progress, done)
-                t = read_window(src, b, win)
+                t = read_large(src, b, win)
                 tvalid = valid_pixels(t, nodata[b - 1])
                 t = t.astype(work)
-                r = read_window(rep, b, win)
+                r = read_large(rep, b, win)
                 rvalid = valid_pixels(r, rep_nodata[b - 1])
                 if alpha is not None:
                     rvalid &= alpha

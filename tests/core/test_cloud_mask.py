@@ -188,7 +188,7 @@ def test_dn_without_scale_is_refused(tmp_path):
 
 def test_plan_input_checks(tmp_path):
     src = write(tmp_path / "in.tif", dn_image(20, 20), descriptions=("a", "b", "c", "d"))
-    with pytest.raises(InputError, match="is the input raster"):
+    with pytest.raises(InputError, match="would overwrite the input raster"):
         plan_cloud_mask(src, src)
     with pytest.raises(InputError, match="Could not find the blue, green, red, nir"):
         plan_cloud_mask(src, str(tmp_path / "o.tif"))

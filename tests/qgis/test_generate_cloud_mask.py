@@ -135,7 +135,7 @@ def test_output_over_input_refused(run_alg, data_dir, tmp_path):
 
     src = crop(data_dir / S2_13, tmp_path / "in.tif", 64)
     before = read(src)
-    with pytest.raises(QgsProcessingException, match="is the input raster"):
+    with pytest.raises(QgsProcessingException, match="would overwrite the input raster"):
         run_alg(ALG, {"INPUT": src, "OUTPUT": src})
     assert np.array_equal(read(src), before)
 
