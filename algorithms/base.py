@@ -6,7 +6,7 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from .core.progress import Cancelled, InputError, Progress
+from .core.progress import Cancelled, InputError, Progress, stop_on_signals
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
 
@@ -61,10 +61,24 @@ class CloudRemovalAlgorithm(QgsProcessingAlgorithm):
 
     @staticmethod
     def run_core(function, *args, **kwargs):
-        """Call a core function, turning its errors and cancellation into QgsProcessingException."""
+        """Call a core function, turning its errors, cancellation and SIGTERM/SIGINT into QgsProcessingException.
+
+        Whatever goes wrong, the message names the cause and no output has been written (the core commits outputs
+        only at the end of a successful run); a bug shows as an "unexpected error" line, not a traceback.
+        """
         try:
-            return function(*args, **kwargs)
-        except Cancelled:
-            raise QgsProcessingException("Cancelled: no output was written.") from None
+            with stop_on_signals():
+                return function(*args, **kwargs)
+        except Cancelled as err:
+            reason = str(err) if "stopped by" in str(err) else "cancelled"
+            raise QgsProcessingException(f"{reason[0].upper()}{reason[1:]}: no output was written.") from None
         except InputError as err:
             raise QgsProcessingException(str(err)) from None
+        except MemoryError:
+            raise QgsProcessingException("Out of memory: no output was written. Close other programs or process a "
+                                         "smaller area.") from None
+        except (RuntimeError, OSError) as err:  # GDAL errors name the file; OSError carries the path
+            raise QgsProcessingException(f"{err}. No output was written.") from None
+        except Exception as err:  # noqa: BLE001 (a clear message instead of a traceback in qgis_process)
+            raise QgsProcessingException(f"Unexpected error ({type(err).__name__}: {err}); no output was written. "
+                                         "Please report it with the log.") from None

@@ -58,8 +58,11 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
             "found from band wavelengths, from descriptions such as 'B02' or 'Blue', or from common stack layouts "
             "(13 bands B01..B12 with B8A; 12 bands without B10; 10 bands B02-B8A, B11, B12; 6 bands). The mapping "
             "is logged. Without both SWIR bands the 4-band model runs.</p>"
-            "<p><b>Scale</b> and <b>Offset</b>: reflectance = DN x scale + offset. Scale defaults to 0.0001 for "
-            "integer input and 1 for float input. For Sentinel-2 L2A (and L1C) of processing baseline 04.00 or later "
+            "<p><b>Scale</b> and <b>Offset</b>: reflectance = DN x scale + offset. Left empty, they come from the "
+            "bands' own scale/offset metadata when the file has it (GDAL's Sentinel-2 driver and many COGs set it); "
+            "otherwise scale defaults to 0.0001 for integer input and 1 for float input, and offset to 0. A warning "
+            "names a better scale when the scaled values do not look like reflectance. "
+            "For Sentinel-2 L2A (and L1C) of processing baseline 04.00 or later "
             "(products from 25 January 2022 on) set offset to <b>-0.1</b> (BOA_ADD_OFFSET / RADIO_ADD_OFFSET of "
             "-1000 DN) when the DN are the raw product values.</p>"
             "<p><b>Processing resolution (m)</b>: run the model on a coarser grid (input pixels averaged) and write "
@@ -93,17 +96,18 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
         for _, name, label in self.BAND_PARAMS:
             self.addParameter(QgsProcessingParameterBand(name, self.tr(label), None, self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SCALE, self.tr("Scale: reflectance = DN x scale + offset (empty: 0.0001 for integers, 1 for floats)"),
+            self.SCALE, self.tr("Scale: reflectance = DN x scale + offset (empty: band metadata, else 0.0001 for "
+                                "integers, 1 for floats)"),
             QgsProcessingParameterNumber.Double, None, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.OFFSET, self.tr("Offset (-0.1 for Sentinel-2 processing baseline 04.00 and later)"),
-            QgsProcessingParameterNumber.Double, 0.0, optional=True))
+            self.OFFSET, self.tr("Offset (-0.1 for Sentinel-2 processing baseline 04.00 and later; empty: 0)"),
+            QgsProcessingParameterNumber.Double, None, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.PROCESSING_RESOLUTION, self.tr("Processing resolution in metres (0 = input resolution)"),
             QgsProcessingParameterNumber.Double, self.DEFAULT_RESOLUTION, optional=True, minValue=0.0))
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, self.tr("Model card or ONNX file (empty: ukis-csmask for the level and bands)"),
-            fileFilter="Model card or ONNX (*.json *.onnx)", optional=True))
+        self.addParameter(QgsProcessingParameterFile(  # no file filter, so that a card id is accepted too
+            self.MODEL, self.tr("Model: card (.json), ONNX file with a card, or card id (empty: ukis-csmask for the "
+                                "level and bands)"), optional=True))
         advanced = [
             QgsProcessingParameterNumber(self.OVERLAP, self.tr("Tile overlap (share of the tile; empty: from card)"),
                                          QgsProcessingParameterNumber.Double, None, optional=True, minValue=0.0,
@@ -142,7 +146,7 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
             plan_cloud_mask, source, output, level=level, explicit_bands=bands,
             model=self.parameterAsFile(parameters, self.MODEL, context) or None,
             scale=self._number(parameters, self.SCALE, context, None),
-            offset=self._number(parameters, self.OFFSET, context, 0.0),
+            offset=self._number(parameters, self.OFFSET, context, None),
             resolution_m=self._number(parameters, self.PROCESSING_RESOLUTION, context, self.DEFAULT_RESOLUTION),
             overlap=self._number(parameters, self.OVERLAP, context, None),
             batch_size=self._number(parameters, self.BATCH_SIZE, context, 4, integer=True),

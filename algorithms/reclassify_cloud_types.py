@@ -3,7 +3,6 @@
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingParameterBand,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterMatrix,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -15,6 +14,7 @@ from .base import CloudRemovalAlgorithm
 from .core.raster_io import same_path
 from .core.reclassify import reclassify_raster
 from .core.remap import Remap, parse_remap, table_to_entries
+from .parameters import NameOrIndexEnum
 
 
 class ReclassifyCloudTypes(CloudRemovalAlgorithm):
@@ -72,10 +72,8 @@ class ReclassifyCloudTypes(CloudRemovalAlgorithm):
             self.TABLE, self.tr("Reclassification table (wins over the remap string when it has rows)"),
             numberRows=0, hasFixedNumberRows=False, headers=[self.tr("Minimum"), self.tr("Maximum"),
                                                              self.tr("Value")], optional=True))
-        missing = QgsProcessingParameterEnum(
-            self.MISSING_VALUES, self.tr("Missing values"), self.MISSING_OPTIONS, defaultValue="DATA")
-        missing.setUsesStaticStrings(True)
-        self.addParameter(missing)
+        self.addParameter(NameOrIndexEnum(self.MISSING_VALUES, self.tr("Missing values"), self.MISSING_OPTIONS,
+                                          default="DATA"))
         self.addParameter(QgsProcessingParameterNumber(
             self.GROW, self.tr("Grow ones by (pixels)"), QgsProcessingParameterNumber.Integer, 0,
             minValue=0, maxValue=1000))
@@ -89,7 +87,7 @@ class ReclassifyCloudTypes(CloudRemovalAlgorithm):
         band = self.parameterAsInt(parameters, self.BAND, context) if parameters.get(self.BAND) else 1
         table = self.run_core(table_to_entries, self.parameterAsMatrix(parameters, self.TABLE, context))
         text = self.parameterAsString(parameters, self.REMAP, context)
-        missing = self.parameterAsEnumString(parameters, self.MISSING_VALUES, context) or "DATA"
+        missing = NameOrIndexEnum.value_name(parameters.get(self.MISSING_VALUES), self.MISSING_OPTIONS, "DATA")
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if same_path(source, output):
             raise QgsProcessingException(self.tr("The output would overwrite the input '{}'; choose another "

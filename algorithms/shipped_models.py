@@ -11,20 +11,26 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
+from .base import CloudRemovalAlgorithm
+from .core.progress import stop_on_signals, stop_requested
+from .core.staging import Staging
+from .model_checks import check_remove_clouds
+
 MODEL_DIR = os.path.join(os.path.dirname(__file__), "modeler")
 
-# file stem -> (algorithm name, display name); the name gives the id cloudremoval:<name>
+# file stem -> (algorithm name, display name, check of all steps' parameters before step 1 or None);
+# the name gives the id cloudremoval:<name>
 SHIPPED = {
-    "remove_clouds": ("removeclouds", "Remove Clouds (mask, reclassify, fill)"),
+    "remove_clouds": ("removeclouds", "Remove Clouds (mask, reclassify, fill)", check_remove_clouds),
 }
 
 
 class ShippedModel(QgsProcessingModelAlgorithm):
     """A .model3 file run as a provider algorithm with a stable id and a readable display name."""
 
-    def __init__(self, path=None, name="", display_name=""):
+    def __init__(self, path=None, name="", display_name="", check=None):
         super().__init__()
-        self._path, self._name, self._display_name = path, name, display_name
+        self._path, self._name, self._display_name, self._check = path, name, display_name, check
         if path and not self.fromFile(path):
             raise ValueError(f"Cannot read the model file {path}")
         self._order_parameters()
@@ -64,32 +70,61 @@ class ShippedModel(QgsProcessingModelAlgorithm):
         return self._display_name
 
     def createInstance(self):  # noqa: N802 (QGIS API name)
-        return ShippedModel(self._path, self._name, self._display_name)
+        return ShippedModel(self._path, self._name, self._display_name, self._check)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
-        """Run the model; on failure remove the outputs written so far and raise the failing step's message."""
+        """Check every step's parameters, run the model with all outputs staged in private folders, then move them
+        into place together. A failure, cancel or SIGTERM leaves the destinations exactly as they were."""
         recorder = _ErrorRecorder(feedback)
         parameters = dict(parameters)
-        for name in self._intermediates:  # left out: a temporary file, deleted when QGIS exits
-            if parameters.get(name) in (None, ""):
-                parameters[name] = QgsProcessingUtils.generateTempFilename(f"{name.replace(':', '_')}.tif")
-        try:
-            return super().processAlgorithm(parameters, context, recorder)
-        except QgsProcessingException as err:
-            self._remove_outputs(parameters, context)
-            detail = recorder.errors[-1] if recorder.errors else ""
-            raise QgsProcessingException(f"{err}: {detail}" if detail else str(err)) from None
-
-    def _remove_outputs(self, parameters, context):
-        """Delete the model's output files so that a failed run leaves none behind."""
+        finals = {}
         for definition in self.destinationParameterDefinitions():
-            value = parameters.get(definition.name())
-            if value in (None, ""):
-                continue
-            path = self.parameterAsOutputLayer(parameters, definition.name(), context)
-            for candidate in (path, f"{path}.aux.xml"):
-                if candidate and os.path.isfile(candidate):
-                    os.remove(candidate)
+            name = definition.name()
+            if parameters.get(name) in (None, ""):
+                if name not in self._intermediates:
+                    continue
+                finals[name] = QgsProcessingUtils.generateTempFilename(f"{name.replace(':', '_')}.tif")
+            else:
+                finals[name] = self.parameterAsOutputLayer(parameters, name, context)
+        if self._check is not None:
+            CloudRemovalAlgorithm.run_core(self._check, self, parameters, context, finals)
+        staged = {}
+        try:
+            for name, path in finals.items():
+                staged[name] = Staging(path)
+                parameters[name] = staged[name].staged
+            with stop_on_signals(recorder.cancel):
+                results = super().processAlgorithm(parameters, context, recorder)
+                if recorder.isCanceled():
+                    raise QgsProcessingException("Cancelled")
+            for stage in staged.values():
+                stage.commit()
+        except QgsProcessingException as err:
+            _abort(staged)
+            detail = recorder.errors[-1] if recorder.errors else ""
+            if stop_requested():
+                detail = f"stopped by {stop_requested()}: no output was written"
+            raise QgsProcessingException(f"{err}: {detail}" if detail else str(err)) from None
+        except BaseException:
+            _abort(staged)
+            raise
+        return _replace_paths(results, {s.staged: finals[name] for name, s in staged.items()})
+
+
+def _abort(staged):
+    for stage in staged.values():
+        stage.abort()
+
+
+def _replace_paths(value, mapping):
+    """The model's results with staged paths replaced by the final ones (nested child results included)."""
+    if isinstance(value, dict):
+        return {k: _replace_paths(v, mapping) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_replace_paths(v, mapping) for v in value)
+    if isinstance(value, str):
+        return mapping.get(value, value)
+    return value
 
 
 class _ErrorRecorder(QgsProcessingFeedback):
@@ -132,6 +167,6 @@ def shipped_models():
     models = []
     for path in sorted(glob.glob(os.path.join(MODEL_DIR, "*.model3"))):
         stem = os.path.splitext(os.path.basename(path))[0]
-        name, display = SHIPPED.get(stem, (stem.replace("_", ""), stem.replace("_", " ").title()))
-        models.append(ShippedModel(path, name, display))
+        name, display, check = SHIPPED.get(stem, (stem.replace("_", ""), stem.replace("_", " ").title(), None))
+        models.append(ShippedModel(path, name, display, check))
     return models

@@ -253,23 +253,46 @@ def default_card(level, roles, models_dir=MODELS_DIR):
 def resolve_card(model, level, roles, models_dir=MODELS_DIR):
     """The card for the MODEL parameter: empty → default for level and bands; a card id; a card .json; an .onnx.
 
-    An .onnx path needs a card beside it named `<stem>.card.json` or `<stem>.json`.
+    An .onnx path needs a card beside it named `<stem>.card.json` or `<stem>.json`, or must be the weights of a
+    shipped card.
     """
     if not model:
         return default_card(level, roles, models_dir)
     model = str(model)
     if not os.path.exists(model):
-        for card in builtin_cards(models_dir):
+        cards = builtin_cards(models_dir)
+        for card in cards:
             if card.id == model:
                 return card
-        raise InputError(f"MODEL '{model}' is neither an existing file nor the id of a shipped model card.")
+        raise InputError(f"MODEL '{model}' is neither an existing file nor the id of a shipped model card "
+                         f"({', '.join(c.id for c in cards)}).")
     if model.lower().endswith(".onnx"):
-        stem = os.path.splitext(model)[0]
-        for cand in (stem + ".card.json", stem + ".json"):
-            if os.path.isfile(cand):
-                card = load_card(cand)
-                card.onnx_path = os.path.abspath(model)
-                return card
-        raise InputError(f"The ONNX model '{model}' has no model card: write '{stem}.card.json' (format in the "
-                         "README, 'Models and model cards') describing its bands, normalisation and classes.")
+        return _card_for_onnx(model, models_dir)
     return load_card(model)
+
+
+def _is_card(path):
+    """True when a JSON file declares the card format (the JSON files ukis-csmask ships beside its models do not)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get("format") == CARD_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _card_for_onnx(model, models_dir):
+    """The card of an ONNX file: `<stem>.card.json` or a card `<stem>.json` beside it, else the shipped card whose
+    weights are this very file (so the models under models/ukis_csmask/ can be chosen directly)."""
+    stem = os.path.splitext(model)[0]
+    for cand in (stem + ".card.json", stem + ".json"):
+        if os.path.isfile(cand) and _is_card(cand):
+            card = load_card(cand)
+            card.onnx_path = os.path.abspath(model)
+            return card
+    real = os.path.realpath(model)
+    for card in builtin_cards(models_dir):
+        if card.onnx_path and os.path.realpath(card.onnx_path) == real:
+            return card
+    raise InputError(f"The ONNX model '{model}' has no model card: write '{stem}.card.json' beside it (format in "
+                     "the README, 'Models and model cards') describing its bands, normalisation and classes, or "
+                     "give the card (.json) or a shipped card id as MODEL.")

@@ -1,0 +1,53 @@
+"""Checks of a shipped model's parameters for all its steps, run before its first step writes anything.
+
+Without them, a bad window size or a band-count mismatch would show only at the last step, after the mask and
+reclassification had run; and an output path equal to an input would be found only by the step that writes it.
+"""
+
+from .core.cloud_mask import plan_cloud_mask
+from .core.progress import InputError
+from .core.raster_formats import check_outputs
+from .core.raster_io import numpy_dtype, open_raster
+from .core.slra_raster import DEFAULT_BUFFER, DEFAULT_WINDOW, check_parameters
+from .generate_cloud_mask import GenerateCloudMask
+
+LEVELS = ("L1C", "L2A")
+
+
+def _number(model, parameters, name, context, integer=False):
+    if parameters.get(name) in (None, ""):
+        return None
+    return (model.parameterAsInt if integer else model.parameterAsDouble)(parameters, name, context)
+
+
+def _source(model, parameters, name, context):
+    layer = model.parameterAsRasterLayer(parameters, name, context)
+    if layer is None:
+        raise InputError(f"The model input '{name}' is not a raster that QGIS can open: {parameters.get(name)!r}.")
+    return layer.source()
+
+
+def check_remove_clouds(model, parameters, context, outputs):
+    """InputError for the first problem of any step of remove_clouds.model3; outputs: {output name: final path}."""
+    cloudy = _source(model, parameters, "cloudy_image", context)
+    replacement = _source(model, parameters, "replacement_image", context)
+    inputs = {"cloudy image": cloudy, "replacement image": replacement}
+    labels = {"mask:cloud_classes": "cloud classes output", "reclassify:cloud_mask": "cloud mask output",
+              "fill:cloud_free": "cloud-free output"}
+    named = {labels.get(name, name): path for name, path in outputs.items()}
+    check_outputs(named, inputs)
+    src, rep = open_raster(cloudy, "cloudy image"), open_raster(replacement, "replacement image")
+    if rep.RasterCount != src.RasterCount:
+        raise InputError(f"The replacement image has {rep.RasterCount} band(s) but the cloudy image has "
+                         f"{src.RasterCount}: they must have the same bands in the same order.")
+    free = labels["fill:cloud_free"]
+    check_outputs({free: named.get(free)}, inputs, {free: src.RasterCount}, {free: numpy_dtype(src, 1)})
+    window = _number(model, parameters, "window_size", context, integer=True)
+    buffer = _number(model, parameters, "buffer", context, integer=True)
+    check_parameters(DEFAULT_WINDOW if window is None else window, DEFAULT_BUFFER if buffer is None else buffer,
+                     src.RasterXSize, src.RasterYSize)
+    level = LEVELS[model.parameterAsEnum(parameters, "product_level", context)]
+    # the mask step's own plan: band mapping, model card and weights, scale; it writes nothing
+    plan_cloud_mask(cloudy, named.get("cloud classes output") or "check.tif", level=level,
+                    scale=_number(model, parameters, "reflectance_scale", context),
+                    resolution_m=GenerateCloudMask.DEFAULT_RESOLUTION)
