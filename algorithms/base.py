@@ -46,7 +46,14 @@ class CloudRemovalAlgorithm(QgsProcessingAlgorithm):
         return "https://github.com/cloud-removal/qgis-cloud-removal#readme"
 
     def raster_source(self, parameters, name, context):
-        """The GDAL source of a raster parameter, or a QgsProcessingException naming the invalid input."""
+        """The GDAL source of a raster parameter, or a QgsProcessingException naming the invalid input.
+
+        A file path is used as it is, without loading a QGIS layer (which would compute statistics and write them
+        into an `.aux.xml` beside the user's file); layer ids and layers of the project go through QGIS.
+        """
+        value = parameters.get(name)
+        if isinstance(value, str) and os.path.isfile(value):
+            return value
         layer = self.parameterAsRasterLayer(parameters, name, context)
         if layer is None:
             raise QgsProcessingException(self.invalidRasterError(parameters, name))

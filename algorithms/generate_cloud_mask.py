@@ -5,7 +5,6 @@ from qgis.core import (
     QgsProcessingParameterBand,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -13,6 +12,7 @@ from qgis.core import (
 
 from .base import CloudRemovalAlgorithm
 from .core.cloud_mask import plan_cloud_mask, run_cloud_mask
+from .parameters import ModelFile
 
 
 class GenerateCloudMask(CloudRemovalAlgorithm):
@@ -105,9 +105,9 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.PROCESSING_RESOLUTION, self.tr("Processing resolution in metres (0 = input resolution)"),
             QgsProcessingParameterNumber.Double, self.DEFAULT_RESOLUTION, optional=True, minValue=0.0))
-        self.addParameter(QgsProcessingParameterFile(  # no file filter, so that a card id is accepted too
+        self.addParameter(ModelFile(
             self.MODEL, self.tr("Model: card (.json), ONNX file with a card, or card id (empty: ukis-csmask for the "
-                                "level and bands)"), optional=True))
+                                "level and bands)")))
         advanced = [
             QgsProcessingParameterNumber(self.OVERLAP, self.tr("Tile overlap (share of the tile; empty: from card)"),
                                          QgsProcessingParameterNumber.Double, None, optional=True, minValue=0.0,

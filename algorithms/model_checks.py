@@ -4,6 +4,8 @@ Without them, a bad window size or a band-count mismatch would show only at the 
 reclassification had run; and an output path equal to an input would be found only by the step that writes it.
 """
 
+import os
+
 from .core.cloud_mask import plan_cloud_mask
 from .core.progress import InputError
 from .core.raster_formats import check_outputs
@@ -21,6 +23,9 @@ def _number(model, parameters, name, context, integer=False):
 
 
 def _source(model, parameters, name, context):
+    value = parameters.get(name)
+    if isinstance(value, str) and os.path.isfile(value):  # no QGIS layer: it would write an .aux.xml beside it
+        return value
     layer = model.parameterAsRasterLayer(parameters, name, context)
     if layer is None:
         raise InputError(f"The model input '{name}' is not a raster that QGIS can open: {parameters.get(name)!r}.")

@@ -1,6 +1,6 @@
 """Parameter types the algorithms share beyond QGIS's own."""
 
-from qgis.core import QgsProcessingParameterEnum
+from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile
 
 
 class NameOrIndexEnum(QgsProcessingParameterEnum):
@@ -38,3 +38,20 @@ class NameOrIndexEnum(QgsProcessingParameterEnum):
         if value in (None, ""):
             return bool(self.flags() & self.FlagOptional) or self.defaultValue() is not None
         return self.value_name(value, self._options, None) is not None
+
+
+class ModelFile(QgsProcessingParameterFile):
+    """A file chooser for a model card (.json) or an ONNX file that also accepts a shipped card's id
+    (`MODEL=ukis_csmask_6b_l2a`); QGIS's file parameter refuses any value without a file extension."""
+
+    def __init__(self, name, description):
+        super().__init__(name, description, QgsProcessingParameterFile.File, "", None, True,
+                         "Model card or ONNX (*.json *.onnx)")
+
+    def clone(self):
+        copy = ModelFile(self.name(), self.description())
+        copy.setFlags(self.flags())
+        return copy
+
+    def checkValueIsAcceptable(self, value, context=None):  # noqa: N802 (QGIS API name)
+        return value is None or isinstance(value, str)  # checked, with a clear message, when the card is resolved

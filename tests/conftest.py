@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,9 +91,13 @@ def qgis_process(tmp_path_factory):
     })
     binary = os.environ.get("QGIS_PROCESS", "/usr/bin/qgis_process.bin")
 
-    def call(args, timeout=600):
-        return subprocess.run([binary, *map(str, args)], env=env, capture_output=True, text=True,
-                              timeout=timeout)
+    def call(args, timeout=600, extra_env=None):
+        return subprocess.run([binary, *map(str, args)], env={**env, **(extra_env or {})}, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def popen(args, extra_env=None):
+        return subprocess.Popen([binary, *map(str, args)], env={**env, **(extra_env or {})},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     enabled = call(["plugins", "enable", PLUGIN_NAME])
     assert enabled.returncode == 0, enabled.stdout + enabled.stderr
@@ -106,4 +111,60 @@ def qgis_process(tmp_path_factory):
         return proc, result
 
     call.run_json = run_json
+    call.popen = popen
     return call
+
+
+def write_raster(path, arr, gt=(500000.0, 20.0, 0.0, 9000000.0, 0.0, -20.0), epsg=32737, nodata=None,
+                 scale=None, offset=None):
+    """Write a (bands, h, w) or (h, w) array as a georeferenced GeoTIFF; returns the path as a string."""
+    from osgeo import gdal, gdal_array, osr
+
+    arr = np.asarray(arr)
+    arr3 = arr[None] if arr.ndim == 2 else arr
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr3.shape[2], arr3.shape[1], arr3.shape[0],
+                                              gdal_array.NumericTypeCodeToGDALTypeCode(arr3.dtype))
+    ds.SetGeoTransform(gt)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    ds.SetProjection(srs.ExportToWkt())
+    for i in range(arr3.shape[0]):
+        band = ds.GetRasterBand(i + 1)
+        band.WriteArray(arr3[i])
+        if nodata is not None:
+            band.SetNoDataValue(float(nodata))
+        if scale is not None:
+            band.SetScale(float(scale))
+        if offset is not None:
+            band.SetOffset(float(offset))
+    ds = None
+    return str(path)
+
+
+def file_digests(*paths):
+    """sha256 of every file in the given files or folders (recursively), to prove inputs were not modified."""
+    import hashlib
+
+    out = {}
+    for p in map(Path, paths):
+        for f in ([p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file())):
+            out[str(f)] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+def unchanged(before, *paths):
+    """True when every file digested in `before` still exists with the same content (QGIS may add an .aux.xml of
+    statistics beside an input it loads as a layer; that is QGIS's own behaviour and not checked here)."""
+    after = file_digests(*paths)
+    return all(after.get(f) == digest for f, digest in before.items())
+
+
+def leftovers(*folders):
+    """Working files of the plugin (staging folders, scratch folders, probe files) left in the given folders."""
+    found = []
+    for folder in map(Path, folders):
+        if folder.is_dir():
+            found += [p.name for p in folder.iterdir()
+                      if p.name.startswith((".cloudremoval-", "cloudremoval_scratch_", "slra_scratch_"))
+                      or ".partial" in p.name]
+    return found

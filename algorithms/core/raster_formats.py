@@ -20,7 +20,6 @@ FORMATS = {
     "tiff": ("GTiff", None),
     "img": ("HFA", None),
     "bil": ("EHdr", None),
-    "nc": ("netCDF", None),
     "sdat": ("SAGA", 1),
     "asc": ("AAIGrid", 1),
     "png": ("PNG", 4),
