@@ -23,15 +23,19 @@ class _Level:
         self.u, self.f, self.r = (np.zeros(d.shape, np.float32) for _ in range(3))
 
 
-def _apply(lv, u, out):
-    """out = A u on level `lv`: deg * u minus the (weighted) sum of the 4 neighbours' u; zero off the domain."""
+def _apply(lv, u, out, clean=True):
+    """out = A u on level `lv`: deg * u minus the (weighted) sum of the 4 neighbours' u.
+
+    Zero off the domain, except on the finest grid with clean=False (for smoothing, which ignores those cells).
+    """
     np.multiply(lv.d, u, out=out)
     if lv.wx is None:  # finest grid: unit weights, u is zero off the domain
         out[:, :-1] -= u[:, 1:]
         out[:, 1:] -= u[:, :-1]
         out[:-1] -= u[1:]
         out[1:] -= u[:-1]
-        out *= lv.mask
+        if clean:
+            out *= lv.mask
         return out
     out[:, :-1] -= lv.wx * u[:, 1:]
     out[:, 1:] -= lv.wx * u[:, :-1]
@@ -91,7 +95,7 @@ def _vcycle(levels, k=0):
             if lv.mask is not None:
                 u *= lv.mask
         if sweep:
-            _apply(lv, u, r)
+            _apply(lv, u, r, clean=False)
             np.subtract(f, r, out=r)
             r *= lv.wi
             u += r
