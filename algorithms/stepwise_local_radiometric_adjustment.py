@@ -51,10 +51,11 @@ class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
             "as a radius, so 160 here reproduces its default window (161 x 161).</p>"
             "<p><b>Buffer</b> (0-15 pixels, default {buffer}): the mask is grown by this many pixels (a square) "
             "before filling, to cover cloud edges the mask missed. ArcGIS always used 20.</p>"
-            "<p><b>Residual correction</b>: afterwards removes the remaining seam with a smooth (harmonic, "
-            "Poisson) correction field that matches the residual of the adjustment at the clear pixels around "
-            "each region. It lowered the error in 9 of 10 measured cases; it is off by default because its sparse "
-            "solve gets slow on very large regions.</p>"
+            "<p><b>Residual correction</b> (default on, the second half of Li et al.'s method): afterwards adds a "
+            "smooth (harmonic) correction field that equals the residual of the adjustment at the clear pixels "
+            "around each region, so no seam is left. It is solved by multigrid in time linear in the region's size "
+            "(regions larger than about 4 million pixels are solved on a coarser grid and interpolated). Turn it "
+            "off to get the plain stepwise adjustment.</p>"
             "<h3>Example</h3>"
             "<p><code>qgis_process run cloudremoval:stepwiselocalradiometricadjustment -- INPUT=cloudy.tif "
             "REPLACEMENT=clear.tif MASK=cloudmask.tif WINDOW_SIZE=80 OUTPUT=filled.tif</code></p>"
@@ -75,7 +76,7 @@ class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
             self.BUFFER, self.tr("Buffer (pixels)"), QgsProcessingParameterNumber.Integer, DEFAULT_BUFFER,
             minValue=0, maxValue=MAX_BUFFER))
         self.addParameter(QgsProcessingParameterBoolean(
-            self.RESIDUAL_CORRECTION, self.tr("Residual correction"), False))
+            self.RESIDUAL_CORRECTION, self.tr("Residual correction"), True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filled raster")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)

@@ -1,16 +1,20 @@
 """Membrane (harmonic) residual correction in O(n): multigrid-preconditioned conjugate gradients on the grid.
 
-Solves the same discrete problem as `slra.harmonic_correction` (Li et al. 2019's residual correction) without a
-sparse factorisation: the 4-neighbour Laplacian is applied as array shifts on the domain's bounding box, and a
-geometric multigrid V-cycle over a pyramid of 2x2-aggregated grids preconditions conjugate gradients on the fine
-grid, so the converged field is the exact fine-grid solution whatever the coarse grids merge or bridge.
+Solves the discrete problem of `slra.harmonic_correction` (Li et al. 2019's residual correction) without a sparse
+factorisation: the 4-neighbour Laplacian is applied by array shifts on the domain's bounding box, and a geometric
+multigrid V-cycle over 2x2-aggregated grids preconditions conjugate gradients on the fine grid, so the converged
+field is the exact fine-grid solution whatever the coarse grids merge or bridge.
 """
+
+import warnings
 
 import numpy as np
 from scipy import ndimage
 
+MAX_PIXELS = 1 << 22  # bounding box solved exactly by bounded_membrane_correction (about 300 MB at peak)
 OMEGA = 0.8   # weighted-Jacobi damping (optimal smoothing for the 5-point Laplacian)
 SWEEPS = 2    # Jacobi sweeps before and after each coarse-grid correction
+SPLIT_MAX = 1000  # solve components one by one (each on its own box) up to this many, if that halves the area
 
 
 class _Level:
@@ -21,13 +25,12 @@ class _Level:
         self.wi = np.zeros(d.shape, np.float32)
         np.divide(OMEGA, d, out=self.wi, where=d > 0)
         self.u, self.f, self.r = (np.zeros(d.shape, np.float32) for _ in range(3))
+        if wx is not None:  # buffers for the weighted neighbour terms
+            self.tx, self.ty = np.empty(wx.shape, np.float32), np.empty(wy.shape, np.float32)
 
 
 def _apply(lv, u, out, clean=True):
-    """out = A u on level `lv`: deg * u minus the (weighted) sum of the 4 neighbours' u.
-
-    Zero off the domain, except on the finest grid with clean=False (for smoothing, which ignores those cells).
-    """
+    """out = A u: deg * u minus the (weighted) 4 neighbours' u; zero off the domain unless finest and not clean."""
     np.multiply(lv.d, u, out=out)
     if lv.wx is None:  # finest grid: unit weights, u is zero off the domain
         out[:, :-1] -= u[:, 1:]
@@ -37,10 +40,10 @@ def _apply(lv, u, out, clean=True):
         if clean:
             out *= lv.mask
         return out
-    out[:, :-1] -= lv.wx * u[:, 1:]
-    out[:, 1:] -= lv.wx * u[:, :-1]
-    out[:-1] -= lv.wy * u[1:]
-    out[1:] -= lv.wy * u[:-1]
+    out[:, :-1] -= np.multiply(lv.wx, u[:, 1:], out=lv.tx)
+    out[:, 1:] -= np.multiply(lv.wx, u[:, :-1], out=lv.tx)
+    out[:-1] -= np.multiply(lv.wy, u[1:], out=lv.ty)
+    out[1:] -= np.multiply(lv.wy, u[:-1], out=lv.ty)
     return out
 
 
@@ -102,17 +105,70 @@ def _vcycle(levels, k=0):
     return u
 
 
-def membrane_correction(domain, b_rows, b_cols, b_vals, tol=1e-4, max_cycles=100):
+def _solve(act, tg, tv, tol, max_cycles, spread):
+    """Field x (padded to even sides) on the (h, w) mask `act`; tg: flat indices (in act) of domain pixels next
+    to a boundary value, once per such neighbour; tv: that value."""
+    h, w = act.shape
+    shape = (h + h % 2, w + w % 2)
+    m = np.zeros(shape, bool)
+    m[:h, :w] = act
+    g = np.bincount(tg // w * shape[1] + tg % w, minlength=m.size).astype(np.uint8).reshape(shape)
+    r = np.bincount(tg // w * shape[1] + tg % w, weights=tv, minlength=m.size).reshape(shape)
+    d = g.copy()  # degree: Dirichlet plus domain neighbours
+    d[:, :-1] += m[:, 1:]
+    d[:, 1:] += m[:, :-1]
+    d[:-1] += m[1:]
+    d[1:] += m[:-1]
+    d *= m
+    levels = [_Level(d, mask=m)]
+    wx, wy = m[:, :-1] & m[:, 1:], m[:-1] & m[1:]
+    while levels[-1].d.size > 1:
+        lv, wx, wy, g = _coarsen(wx, wy, g)
+        levels.append(lv)
+    del wx, wy, g
+    # Conjugate gradients preconditioned by one V-cycle; q holds A p, then the preconditioned residual z.
+    x, q = np.zeros(shape), np.zeros(shape)
+    levels[0].f[...] = r
+    np.copyto(q, _vcycle(levels))
+    rz0 = rz = float(np.vdot(r, q))
+    p = q.copy()
+    for _ in range(max_cycles if rz0 > 0 else 0):
+        _apply(levels[0], p, q)
+        pq = float(np.vdot(p, q))
+        if not pq > 0:  # p = 0: the residual vanished
+            break
+        alpha = rz / pq
+        p *= alpha  # p is now this step of x
+        x += p
+        q *= alpha
+        r -= q
+        levels[0].f[...] = r
+        np.copyto(q, _vcycle(levels))
+        rz_new = float(np.vdot(r, q))
+        if abs(rz_new) <= tol * tol * rz0 and max(p.max(), -p.min()) <= tol * spread:
+            break
+        p *= rz_new / (rz * alpha)
+        p += q
+        rz = rz_new
+    else:
+        if rz0 > 0:
+            warnings.warn(f"membrane_correction: no convergence to tol={tol} in {max_cycles} cycles",
+                          RuntimeWarning, stacklevel=3)
+    return x
+
+
+def membrane_correction(domain, b_rows, b_cols, b_vals, tol=1e-4, max_cycles=200):
     """Harmonic (membrane) correction field on `domain` with Dirichlet values next to it, in O(n).
 
     Solves, for every pixel of `domain`, ``deg * u - sum(domain neighbours' u) = sum(Dirichlet neighbours'
     values)`` (4-neighbours; ``deg`` counts the neighbours that are domain or Dirichlet pixels): zero discrete
     Laplacian inside, the given values at the boundary pixels, free (Neumann) at other neighbours and at the
-    array edge. This is the system `slra.harmonic_correction` factorises; here it is solved by conjugate
-    gradients preconditioned with one geometric multigrid V-cycle (weighted-Jacobi smoothing, 2x2 aggregation,
-    down to 1 x 1) on the domain's bounding box plus one pixel, with time and memory linear in the box's area.
-    The boundary values are shifted by their mid-range first, so a constant boundary gives that constant
-    exactly, and the tolerance is relative to their spread.
+    array edge. This is the system `slra.harmonic_correction` factorises; here conjugate gradients on the
+    pixel grid, preconditioned by one geometric multigrid V-cycle (weighted-Jacobi smoothing, 2x2 aggregation
+    down to 1 x 1, float32), solve it in time and memory linear in the domain's bounding box (about 70 bytes a
+    pixel at peak), or in each component's box when a few components are spread over a larger one. Each 4-connected
+    component's boundary values are first shifted by their mid-range, so a constant boundary gives exactly
+    that constant, and the tolerance is relative to the largest spread of one component's values.
 
     Parameters
     ----------
@@ -120,102 +176,135 @@ def membrane_correction(domain, b_rows, b_cols, b_vals, tol=1e-4, max_cycles=100
         Pixels to solve for.
     b_rows, b_cols : (k,) array_like of int
         Boundary pixels holding a value. Pixels outside the array, inside the domain, not 4-adjacent to it or
-        with a NaN value are ignored; of repeated pixels the last one counts.
+        with a non-finite value are ignored; of repeated pixels the last one counts.
     b_vals : (k,) array_like of float
         Their values.
     tol : float, optional
-        Stop when the preconditioned residual norm ``sqrt(r' B r)`` (B the V-cycle; with B close to the
-        inverse this is the error's energy norm) falls to `tol` times its starting value. The default keeps
-        the maximum error well under 1e-3 times the spread of the boundary values.
+        Stop when the preconditioned residual norm ``sqrt(r' B r)`` (B the V-cycle) has fallen to `tol` times
+        its starting value and the last update changed no pixel by more than `tol` times the spread. The
+        maximum error is then typically 1e-5 to 1e-4 times the spread; domains that fold back on themselves
+        over long distances (serpentine one-pixel paths with values only at the ends) converge slowly and may
+        stop with larger errors: lower `tol` there.
     max_cycles : int, optional
-        Most conjugate-gradient iterations (one V-cycle each).
+        Most conjugate-gradient iterations (one V-cycle each); a RuntimeWarning says when they ran out.
 
     Returns
     -------
     ys, xs : (n,) ndarray of intp
         ``np.nonzero(domain)``.
     values : (n,) ndarray of float64
-        The field at those pixels; 0 on 4-connected components of the domain with no boundary value next to
-        them (also where only a pixel inside the domain has a value, where the direct system is singular).
+        The field at those pixels; 0 on components with no boundary value next to them.
 
     References
     ----------
-    Li, X., Wang, L., Cheng, Q., Wu, P., Gan, W., Fang, L. (2019). Cloud removal in remote sensing images
-    using nonnegative matrix factorization and error correction. Remote Sensing 11(16), 1925.
+    Li, Z., Shen, H., Cheng, Q., Li, W., Zhang, L. (2019). Thick cloud removal in high-resolution satellite
+    images using stepwise radiometric adjustment and residual correction. Remote Sensing 11(16), 1925.
     Briggs, W. L., Henson, V. E., McCormick, S. F. (2000). A Multigrid Tutorial, 2nd ed. SIAM.
     """
     domain = np.asarray(domain, bool)
     ys, xs = np.nonzero(domain)
-    values = np.zeros(ys.size)
     br, bc = (np.asarray(a, np.int64).ravel() for a in (b_rows, b_cols))
     bv = np.asarray(b_vals, np.float64).ravel()
     if ys.size == 0 or br.size == 0:
-        return ys, xs, values
-    # Bounding box plus one pixel (clipped to the array), padded to even sides.
-    y0, x0 = max(ys.min() - 1, 0), max(xs.min() - 1, 0)
-    y1, x1 = min(ys.max() + 2, domain.shape[0]), min(xs.max() + 2, domain.shape[1])
-    hh, ww = y1 - y0 + (y1 - y0) % 2, x1 - x0 + (x1 - x0) % 2
-    dom = np.zeros((hh, ww), bool)
-    dom[:y1 - y0, :x1 - x0] = domain[y0:y1, x0:x1]
-    inside = (br >= y0) & (br < y1) & (bc >= x0) & (bc < x1)
-    by, bx = br[inside] - y0, bc[inside] - x0
-    flat, last = np.unique((by * ww + bx)[::-1], return_index=True)  # the last of repeated pixels counts
-    v = bv[inside][::-1][last]
-    keep = np.isfinite(v) & ~dom.ravel()[flat]
-    flat, v = flat[keep], v[keep]
-    row, col = flat // ww, flat % ww
-    tg, tv = [], []  # domain pixels next to a boundary value, and that value (once per neighbour)
-    for off, ok in ((-ww, row > 0), (ww, row < hh - 1), (-1, col > 0), (1, col < ww - 1)):
-        nb = flat[ok] + off
-        hit = dom.ravel()[nb]
-        tg.append(nb[hit])
-        tv.append(v[ok][hit])
+        return ys, xs, np.zeros(ys.size)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    box = domain[y0:y1, x0:x1]
+    h, w = box.shape
+    near = (br >= y0 - 1) & (br <= y1) & (bc >= x0 - 1) & (bc <= x1)
+    near &= (br >= 0) & (br < domain.shape[0]) & (bc >= 0) & (bc < domain.shape[1])
+    flat, last = np.unique((br[near] * domain.shape[1] + bc[near])[::-1], return_index=True)  # last one counts
+    v = bv[near][::-1][last]
+    by, bx = flat // domain.shape[1], flat % domain.shape[1]
+    keep = np.isfinite(v) & ~domain[by, bx]
+    by, bx, v = by[keep] - y0, bx[keep] - x0, v[keep]
+    tg, tv = [], []  # box-flat index of each domain pixel next to a boundary value (once per such neighbour)
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        ny, nx = by + dy, bx + dx
+        ok = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+        ok[ok] = box[ny[ok], nx[ok]]
+        tg.append(ny[ok] * w + nx[ok])
+        tv.append(v[ok])
     tg, tv = np.concatenate(tg), np.concatenate(tv)
     if tg.size == 0:
-        return ys, xs, values
-    c0 = 0.5 * (tv.min() + tv.max())
-    # Components without a boundary value stay 0: drop them from the system.
-    lab, n = ndimage.label(dom)
-    has = np.zeros(n + 1, bool)
-    has[lab.ravel()[tg]] = True
-    act = dom if has[1:].all() else has[lab]
-    del lab
-    g = np.bincount(tg, minlength=dom.size).astype(np.uint8).reshape(dom.shape)
-    r = np.bincount(tg, weights=tv - c0, minlength=dom.size).reshape(dom.shape)  # right-hand side
-    d = g.copy()
-    d[:, :-1] += act[:, 1:]
-    d[:, 1:] += act[:, :-1]
-    d[:-1] += act[1:]
-    d[1:] += act[:-1]
-    d *= act
-    levels = [_Level(d, mask=act)]
-    wx, wy = act[:, :-1] & act[:, 1:], act[:-1] & act[1:]
-    while levels[-1].d.size > 1:
-        lv, wx, wy, g = _coarsen(wx, wy, g)
-        levels.append(lv)
-    del wx, wy, g
-    # Conjugate gradients on the fine grid, preconditioned by one V-cycle (Briggs et al. 2000, ch. 7 style).
-    x = np.zeros(dom.shape)
-    q = np.zeros(dom.shape)
-    levels[0].f[...] = r
-    np.copyto(q, _vcycle(levels))
-    rz0 = rz = float(np.vdot(r, q))
-    p = q.copy()
-    for _ in range(max_cycles if rz0 > 0 else 0):
-        _apply(levels[0], p, q)
-        alpha = rz / float(np.vdot(p, q))
-        p *= alpha
-        x += p
-        q *= alpha
-        r -= q
-        levels[0].f[...] = r
-        np.copyto(q, _vcycle(levels))
-        rz_new = float(np.vdot(r, q))
-        if abs(rz_new) <= tol * tol * rz0:
-            break
-        p *= rz_new / (rz * alpha)
-        p += q
-        rz = rz_new
-    sy, sx = ys - y0, xs - x0
-    values = np.where(act[sy, sx], x[sy, sx] + c0, 0.0)
-    return ys, xs, values
+        return ys, xs, np.zeros(ys.size)
+    # Components: which have boundary values (others stay 0), and the mid-range and spread of their values.
+    lab, n = ndimage.label(box)
+    comp = lab.ravel()[tg]
+    order = np.argsort(comp, kind="stable")
+    comp, tg, tv = comp[order], tg[order], tv[order]
+    starts = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
+    ids = comp[starts]
+    lo, hi = np.minimum.reduceat(tv, starts), np.maximum.reduceat(tv, starts)
+    mid = np.zeros(n + 1)
+    mid[ids] = 0.5 * (lo + hi)
+    tv -= mid[comp]
+    objs = ndimage.find_objects(lab) if 1 < ids.size <= SPLIT_MAX else None
+    if objs is None or 2 * sum((o[0].stop - o[0].start) * (o[1].stop - o[1].start) for o in objs) > h * w:
+        has = np.zeros(n + 1, bool)
+        has[ids] = True
+        x = _solve(box if ids.size == n else has[lab], tg, tv, tol, max_cycles, (hi - lo).max())[:h, :w]
+        x += mid[lab]
+        return ys, xs, x[box]
+    x = np.zeros((h, w))  # components one by one, each on its own box
+    for j, i in enumerate(ids):
+        sl = objs[i - 1]
+        part = lab[sl] == i
+        t = slice(starts[j], starts[j + 1] if j + 1 < ids.size else tg.size)
+        ty, tx = tg[t] // w - sl[0].start, tg[t] % w - sl[1].start
+        xi = _solve(part, ty * part.shape[1] + tx, tv[t], tol, max_cycles, hi[j] - lo[j])
+        x[sl][part] = xi[:part.shape[0], :part.shape[1]][part] + mid[i]
+    return ys, xs, x[box]
+
+
+def bounded_membrane_correction(domain, b_rows, b_cols, b_vals, max_pixels=MAX_PIXELS, tol=1e-4):
+    """`membrane_correction` in bounded memory: exact while the domain's bounding box has at most `max_pixels`
+    pixels; beyond, solved on a grid s times coarser (s the smallest factor that fits) and interpolated back.
+
+    On the coarse grid a cell holding boundary values is fixed at their mean and the other cells holding domain
+    pixels are solved; the field is then interpolated bilinearly (cell centres) at the domain pixels. The
+    harmonic field is smooth away from the boundary, so this changes it only within about s pixels of the
+    boundary, where it averages the pixel-to-pixel noise of the residuals over s x s cells.
+
+    Parameters
+    ----------
+    domain, b_rows, b_cols, b_vals, tol
+        As for `membrane_correction`.
+    max_pixels : int, optional
+        Largest bounding box solved exactly (peak memory about 70 bytes per box pixel).
+
+    Returns
+    -------
+    ys, xs, values
+        As for `membrane_correction`.
+    """
+    domain = np.asarray(domain, bool)
+    ys, xs = np.nonzero(domain)
+    if ys.size == 0:
+        return ys, xs, np.zeros(0)
+    y0, x0 = int(ys.min()), int(xs.min())
+    h, w = int(ys.max()) + 1 - y0, int(xs.max()) + 1 - x0
+    if h * w <= max_pixels:
+        return membrane_correction(domain, b_rows, b_cols, b_vals, tol=tol)
+    s = int(np.ceil(np.sqrt(h * w / max_pixels)))
+    y0, x0 = max(y0 - 1, 0), max(x0 - 1, 0)  # boundary pixels lie one pixel outside the domain
+    ch, cw = -(-(h + 2) // s), -(-(w + 2) // s)
+    br, bc = np.asarray(b_rows, np.int64).ravel() - y0, np.asarray(b_cols, np.int64).ravel() - x0
+    bv = np.asarray(b_vals, np.float64).ravel()
+    ok = (br >= 0) & (bc >= 0) & (br < ch * s) & (bc < cw * s) & np.isfinite(bv)
+    cell = br[ok] // s * cw + bc[ok] // s
+    n = np.bincount(cell, minlength=ch * cw)
+    mean = np.bincount(cell, weights=bv[ok], minlength=ch * cw) / np.maximum(n, 1)
+    fixed = (n > 0).reshape(ch, cw)
+    inside = np.zeros((ch, cw), bool)
+    np.logical_or.at(inside, ((ys - y0) // s, (xs - x0) // s), True)
+    fy, fx = np.nonzero(fixed)
+    cy, cx, cv = membrane_correction(inside & ~fixed, fy, fx, mean.reshape(ch, cw)[fy, fx], tol=tol)
+    field = np.zeros((ch, cw))
+    field[fixed] = mean.reshape(ch, cw)[fixed]
+    field[cy, cx] = cv
+    known = fixed | (inside & ~fixed)
+    if not known.all():  # cells without a value take their nearest neighbour's, so interpolation is not pulled to 0
+        idx = ndimage.distance_transform_edt(~known, return_distances=False, return_indices=True)
+        field = field[idx[0], idx[1]]
+    coords = np.stack([(ys - y0 + 0.5) / s - 0.5, (xs - x0 + 0.5) / s - 0.5])
+    return ys, xs, ndimage.map_coordinates(field, coords, order=1, mode="nearest")

@@ -226,63 +226,55 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     return ys, xs, target[ys, xs].astype(np.float64) - pred
 
 
-def harmonic_correction(domain, b_rows, b_cols, b_vals, max_direct=400_000):
-    """Smooth correction field on `domain`: zero Laplacian inside, equal to the given values on the boundary
-    pixels (b_rows, b_cols) next to it; other neighbours are free (Neumann). Components touching no boundary
-    value get 0. Returns (rows, cols, correction) of the domain pixels.
-    """
-    from scipy import sparse
-    from scipy.sparse import linalg
+def correct_residuals(plan, target, rep, tvalid, rvalid, half, values, status, min_common=MIN_COMMON):
+    """Li et al.'s residual correction of one band's fill: `values` plus a harmonic field that equals, next to the
+    region, the residual of the adjustment at the clear pixels (see boundary_residuals), so no seam is left.
 
-    ys, xs = np.nonzero(domain)
-    n = ys.size
-    if n == 0 or b_rows.size == 0:
-        return ys, xs, np.zeros(n)
-    h, w = domain.shape
-    index = np.full(domain.shape, -1, np.int32 if n < 2 ** 31 else np.int64)
-    index[ys, xs] = np.arange(n)
-    bval = np.full(domain.shape, np.nan)
-    bval[b_rows, b_cols] = b_vals
-    diag = np.zeros(n)
-    rhs = np.zeros(n)
-    ri, ci = [], []
-    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-        ny_c, nx_c = np.clip(ny, 0, h - 1), np.clip(nx, 0, w - 1)
-        j = np.where(inside, index[ny_c, nx_c], -1)
-        bv = np.where(inside, bval[ny_c, nx_c], np.nan)
-        isdom = j >= 0
-        isb = ~isdom & ~np.isnan(bv)
-        diag += isdom | isb
-        rhs += np.where(isb, bv, 0.0)
-        ri.append(np.flatnonzero(isdom))
-        ci.append(j[isdom])
-    # Components without a boundary value have no unique solution: pin them to zero.
-    lab, _ = ndimage.label(domain)
-    comp = lab[ys, xs]
-    has_b = np.zeros(lab.max() + 1, bool)
-    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        ny, nx = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
-        hit = ~np.isnan(bval[ny, nx])
-        has_b[np.unique(comp[hit])] = True
-    free = ~has_b[comp] | (diag == 0)
-    rows_i = np.concatenate(ri)
-    cols_i = np.concatenate(ci)
-    keep = ~free[rows_i] & ~free[cols_i]
-    diag = np.where(free, 1.0, diag)
-    rhs = np.where(free, 0.0, rhs)
-    a = sparse.csr_matrix((-np.ones(int(keep.sum())), (rows_i[keep], cols_i[keep])), shape=(n, n))
-    a = a + sparse.diags(diag)
-    if n <= max_direct:
-        x = linalg.spsolve(a.tocsc(), rhs)
-    else:
-        x, _ = linalg.cg(a, rhs, x0=np.zeros(n), maxiter=2000)
-    return ys, xs, np.asarray(x)
+    Parameters
+    ----------
+    plan : RingPlan
+        The geometry the band was filled over.
+    target, rep : (h, w) ndarray
+        Target (clear pixels unchanged; filled pixels may already hold the fill) and replacement.
+    tvalid, rvalid : (h, w) ndarray of bool
+        Where target and replacement hold data.
+    half : int
+        Half-width of the statistics window.
+    values, status : (n,) ndarray
+        fill_band's results in plan order; pixels without a value (NO_REPLACEMENT, NO_STATS) are not corrected.
+    min_common : int, optional
+        Fewest common pixels for a window prediction at a clear pixel.
+
+    Returns
+    -------
+    (n,) ndarray of float64
+        The corrected values, in plan order.
+
+    References
+    ----------
+    Li, Z., Shen, H., Cheng, Q., Li, W., Zhang, L. (2019). Thick cloud removal in high-resolution satellite
+    images using stepwise radiometric adjustment and residual correction. Remote Sensing 11(16), 1925.
+    """
+    from .membrane import bounded_membrane_correction
+
+    good = (status != NO_REPLACEMENT) & (status != NO_STATS)
+    if not good.any():
+        return values
+    domain = np.zeros(plan.shape, bool)
+    domain[plan.rows[good], plan.cols[good]] = True
+    by, bx, bv = boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common)
+    ys, xs, corr = bounded_membrane_correction(domain, by, bx, bv)
+    del domain
+    field = np.zeros(plan.shape, np.float32)
+    field[ys, xs] = corr
+    del ys, xs, corr
+    out = values + field[plan.rows, plan.cols]
+    out[~good] = values[~good]
+    return out
 
 
 def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_width=2,
-              residual_correction=False, min_common=MIN_COMMON, own=None, tile=256):
+              residual_correction=True, min_common=MIN_COMMON, own=None, tile=256):
     """Fill `fill` pixels of a (bands, h, w) target from `rep`; returns (filled float64 copy, status (h, w)).
 
     window_size: the window's side; windows are (2 * (window_size // 2) + 1) pixels square, centred.
@@ -301,12 +293,8 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
         t = target[b]
         values, st = fill_band(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common)
         if residual_correction:
-            dom = np.zeros(plan.shape, bool)
-            okp = (st != NO_REPLACEMENT) & (st != NO_STATS)
-            dom[plan.rows[okp], plan.cols[okp]] = True
-            t0 = np.array(target[b])  # target now holds fills; clear pixels are unchanged
-            by, bx, bv = boundary_residuals(plan, t0, rep[b], tvalid[b], rvalid[b], half, min_common)
-            ys, xs, corr = harmonic_correction(dom, by, bx, bv)
-            t[ys, xs] += corr
+            values = correct_residuals(plan, t, rep[b], tvalid[b], rvalid[b], half, values, st, min_common)
+            good = (st != NO_REPLACEMENT) & (st != NO_STATS)
+            t[plan.rows[good], plan.cols[good]] = values[good]
         status[b][plan.rows, plan.cols] = st
     return target, status

@@ -197,7 +197,7 @@ def _work_dtype(dtype):
 
 @gdal_scoped
 def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, window_size=DEFAULT_WINDOW,
-             buffer=DEFAULT_BUFFER, residual_correction=False, ring_width=2, progress=NULL_PROGRESS,
+             buffer=DEFAULT_BUFFER, residual_correction=True, ring_width=2, progress=NULL_PROGRESS,
              block_pixels=DEFAULT_BLOCK_PIXELS, min_common=slra.MIN_COMMON):
     """Fill the masked pixels of INPUT from REPLACEMENT (Li et al. 2019) and write OUTPUT; returns a summary dict.
 
@@ -308,15 +308,8 @@ def _fill_group(src, rep, rep_alpha, mask, labels, lab, box, margin, half, ring_
         part = Progress(lambda pct: done.__setitem__(b - 1, pct / 100.0), cancelled)
         values, st = slra.fill_band(plan, t, r, tvalid, rvalid, half, min_common, part)
         good = (st != slra.NO_REPLACEMENT) & (st != slra.NO_STATS)
-        if residual_correction and good.any():
-            dom = np.zeros(plan.shape, bool)
-            dom[plan.rows[good], plan.cols[good]] = True
-            by, bx, bv = slra.boundary_residuals(plan, t, r, tvalid, rvalid, half, min_common)
-            ys, xs, corr = slra.harmonic_correction(dom, by, bx, bv)
-            del dom
-            cmap = np.zeros(plan.shape)
-            cmap[ys, xs] = corr
-            values = values + cmap[plan.rows, plan.cols]
+        if residual_correction:
+            values = slra.correct_residuals(plan, t, r, tvalid, rvalid, half, values, st, min_common)
         return values, st, good
 
     def store(b, future):
