@@ -1,0 +1,301 @@
+"""The raster runner of the fill: passes over the replacements, groups of regions, and the final merge.
+
+For each pass (one replacement), the region still to fill is found strip by strip and grouped into regions whose
+windows cannot interact; each group is filled on its own bounding box plus the window margin (slra.fill_band and
+slra.correct_residuals on arrays), with the pixels earlier passes filled counted as known; results wait in a
+sparse scratch store. The merge then copies the input block by block, bit for bit, taking the filled pixels from
+the store, and writes all outputs, which are committed together.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
+from scipy import ndimage
+
+from . import slra
+from .fill_plan import open_plan
+from .fill_store import Region, Scratch, to_dtype, valid_pixels, work_dtype
+from .progress import Cancelled, InputError, Progress
+from .raster_io import DEFAULT_BLOCK_PIXELS, Window, block_windows, read_large, read_window
+from .raster_writer import TILE, commit_together, writer_like
+
+CELL = 16        # side of the coarse cells used to group the fill region
+PLAN_TILE = 128  # tile of the per-ring statistics (see slra.RingPlan)
+MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
+PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
+SOURCE_NODATA = 255
+STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK),
+               ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS))
+
+
+def find_groups(region, margin, progress, block_pixels, cell=CELL):
+    """Coarse map of cells holding pixels to fill, grouped so that pixels within `margin` share a group.
+
+    Returns (pixel count, cell label map, list of (label, pixel Window of the group's cells)).
+    """
+    w, h = region.width, region.height
+    ncy, ncx = -(-h // cell), -(-w // cell)
+    cells = np.zeros((ncy, ncx), bool)
+    rows = max(cell, (block_pixels // max(w, 1)) // cell * cell)
+    n_fill = 0
+    for y in range(0, h, rows):
+        win = Window(0, y, w, min(rows, h - y))
+        fill = region.read(win)
+        n_fill += int(np.count_nonzero(fill))
+        ph, pw = -(-win.h // cell) * cell, ncx * cell
+        padded = np.zeros((ph, pw), bool)
+        padded[:win.h, :w] = fill
+        cells[y // cell:y // cell + ph // cell] = padded.reshape(ph // cell, cell, ncx, cell).any(axis=(1, 3))
+        progress.update((y + win.h) / h)
+    if n_fill == 0:
+        return 0, None, []
+    r = -(-(margin // cell + 1) // 2)     # cell reach of two pixels at most `margin` apart, halved per side
+    grown = ndimage.maximum_filter(cells.view(np.uint8), size=2 * r + 1).view(bool)
+    labels, _ = ndimage.label(grown, structure=np.ones((3, 3), bool))
+    labels[~cells] = 0
+    groups = []
+    for lab, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is not None:
+            y0, y1 = sl[0].start * cell, min(sl[0].stop * cell, h)
+            x0, x1 = sl[1].start * cell, min(sl[1].stop * cell, w)
+            groups.append((lab, Window(x0, y0, x1 - x0, y1 - y0)))
+    return n_fill, labels, groups
+
+
+class PassFiller:
+    """Fills the groups of one pass: pass number `k`, replacement (dataset, alpha, nodata, mask reader)."""
+
+    def __init__(self, plan, inputs, region, scratch, k, replacement, summary):
+        self.plan, self.inputs, self.region, self.scratch, self.k = plan, inputs, region, scratch, k
+        self.rep, self.alpha, self.rep_nodata, self.rep_mask = replacement
+        self.summary = summary
+        self.half = int(plan.window_size) // 2
+        self.margin = self.half * slra.WIDEN[-1]
+        self.work = work_dtype(inputs.dtype)
+
+    def fill_group(self, labels, lab, box, progress):
+        """Fill one group on its box plus the margin; bands run in parallel threads (numpy releases the GIL),
+        while all GDAL reads and writes stay on this thread."""
+        win = box.grow(self.margin, self.region.width, self.region.height)
+        fill = self.region.read(win)
+        cy0, cx0 = win.y // CELL, win.x // CELL
+        cy1, cx1 = -(-(win.y + win.h) // CELL), -(-(win.x + win.w) // CELL)
+        own = np.repeat(np.repeat(labels[cy0:cy1, cx0:cx1] == lab, CELL, axis=0), CELL, axis=1)
+        oy, ox = win.y - cy0 * CELL, win.x - cx0 * CELL
+        plan = slra.RingPlan(fill, own[oy:oy + win.h, ox:ox + win.w] & fill, self.plan.ring_width, PLAN_TILE)
+        del own, fill
+        if plan.n == 0:
+            return
+        usable = read_large(self.rep, self.alpha, win) > 0 if self.alpha else None
+        if self.rep_mask is not None:
+            clear = ~self.rep_mask.read(win)
+            usable = clear if usable is None else usable & clear
+        nb = len(self.inputs.nodata)
+        done = [0.0] * nb
+        rows, cols = plan.rows - (box.y - win.y), plan.cols - (box.x - win.x)
+
+        def cancelled():
+            try:
+                progress.check()
+                return False
+            except Cancelled:
+                return True
+
+        def compute(b, t, tvalid, r, rvalid):
+            part = Progress(lambda pct: done.__setitem__(b - 1, pct / 100.0), cancelled)
+            values, st = slra.fill_band(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common, part)
+            if self.plan.residual_correction:
+                values = slra.correct_residuals(plan, t, r, tvalid, rvalid, self.half, values, st,
+                                                self.plan.min_common)
+            return values, st
+
+        def store(b, future):
+            values, st = future.result()
+            good = (st != slra.NO_REPLACEMENT) & (st != slra.NO_STATS)
+            self.summary["filled"] += int(good.sum())
+            for key, code in STATUS_KEYS:
+                self.summary[key] += int((st == code).sum())
+            out = to_dtype(values[good], self.inputs.dtype, self.inputs.nodata[b - 1])
+            self.scratch.put(b, box, rows[good], cols[good], out, self.k)
+            done[b - 1] = 1.0
+
+        per_band = win.w * win.h * (2 * np.dtype(self.work).itemsize + 4)
+        workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1, nb, PARALLEL_BYTES // max(per_band, 1)))
+        pending = {}
+        with ThreadPoolExecutor(workers) as pool:
+            try:
+                for b in range(1, nb + 1):
+                    while len(pending) >= workers:
+                        _wait_one(pending, store, progress, done)
+                    pending[b] = pool.submit(compute, b, *self._band(b, win, usable))
+                while pending:
+                    _wait_one(pending, store, progress, done)
+            except BaseException:
+                for f in pending.values():
+                    f.cancel()
+                raise
+
+    def _band(self, b, win, usable):
+        """(target, valid, replacement, valid) of one band of a window; pixels filled by earlier passes are known."""
+        t = read_large(self.inputs.src, b, win)
+        tvalid = valid_pixels(t, self.inputs.nodata[b - 1])
+        t = t.astype(self.work)
+        if self.k > 1:
+            values, flags = self.scratch.band(b, win)
+            earlier = flags > 0
+            t[earlier] = values[earlier]
+            tvalid |= earlier
+        r = read_large(self.rep, b, win)
+        rvalid = valid_pixels(r, self.rep_nodata[b - 1])
+        if usable is not None:
+            rvalid &= usable
+        return t, tvalid, r.astype(self.work), rvalid
+
+
+def _wait_one(pending, store, progress, done):
+    """Wait for the oldest band job, reporting progress meanwhile, and store its result."""
+    b = min(pending)
+    while True:
+        finished, _ = wait([pending[b]], timeout=0.5)
+        progress.update(sum(done) / len(done))
+        if finished:
+            store(b, pending.pop(b))
+            return
+
+
+def run_fill(plan, progress, block_pixels=DEFAULT_BLOCK_PIXELS, on_pass=None):
+    """Run a FillPlan: check and open everything, fill pass by pass, merge and commit all outputs together.
+
+    on_pass(k, filled pixels) is called after each pass. Returns a summary dict (counts of pixels and of
+    pixel-bands by status, pixels filled per pass, pixels left).
+    """
+    inputs = open_plan(plan, progress)
+    src = inputs.src
+    width, height, nb = src.RasterXSize, src.RasterYSize, src.RasterCount
+    region = Region(inputs.mask, src, inputs.nodata, plan.fill_nodata)
+    if region.mask is not None:
+        region.mask.covered = 0
+    margin = (int(plan.window_size) // 2) * slra.WIDEN[-1]
+    n_fill, labels, groups = find_groups(region, margin, progress.sub(0.0, 0.05), block_pixels)
+    _coverage_warning(region, width * height, progress)
+    if region.mask is not None:
+        region.mask.covered = None
+    if n_fill == width * height:
+        raise InputError("The region to fill (the mask grown by BUFFER) covers every pixel of the input: there is no "
+                         "clear pixel to estimate the adjustment from. Use a mask with clear pixels, or a smaller "
+                         "BUFFER.")
+    summary = {"fill_pixels": n_fill, "groups": len(groups), "filled": 0, "per_pass": [], "remaining": n_fill}
+    summary.update({key: 0 for key, _ in STATUS_KEYS})
+    if n_fill == 0:
+        progress.log("Warning: the mask marks no pixel to fill; the output is a copy of the input.")
+    scratch = Scratch(width, height, nb, inputs.dtype) if n_fill else None
+    try:
+        region.scratch = scratch
+        passes = len(plan.sources)
+        for k, replacement in enumerate(inputs.replacements, start=1):
+            span = progress.sub(0.05 + 0.85 * (k - 1) / passes, 0.05 + 0.85 * k / passes)
+            if summary["remaining"] == 0:
+                summary["per_pass"].append(0)
+                continue
+            first = (labels, groups) if k == 1 else None
+            left = _fill_pass(plan, inputs, region, scratch, k, replacement, margin, summary, span, block_pixels,
+                              first)
+            summary["per_pass"].append(summary["remaining"] - left)
+            summary["remaining"] = left
+            if on_pass is not None:
+                on_pass(k, summary["per_pass"][-1])
+        _merge(plan, inputs, region, scratch, block_pixels, progress.sub(0.9, 1.0))
+    finally:
+        if scratch is not None:
+            scratch.close()
+    return summary
+
+
+def _coverage_warning(region, total, progress):
+    covered = region.covered
+    if covered is not None and covered < total:
+        progress.log(f"Warning: the mask covers only {100.0 * covered / total:.1f} % of the input (the rest lies "
+                     "outside the mask's extent or is nodata in it); pixels it does not cover are not filled.")
+
+
+def _fill_pass(plan, inputs, region, scratch, k, replacement, margin, summary, progress, block_pixels, first=None):
+    """Fill what is still missing from replacement k; returns the pixels still missing afterwards. `first`: the
+    (labels, groups) already found for pass 1."""
+    if first is None:
+        _, labels, groups = find_groups(region, margin, progress.sub(0.0, 0.1), block_pixels)
+    else:
+        labels, groups = first
+    if k == 1:
+        summary["groups"] = len(groups)
+        half = int(plan.window_size) // 2
+        progress.log(f"Fill region: {summary['fill_pixels']} pixels in {len(groups)} independent group(s); windows "
+                     f"of {2 * half + 1} x {2 * half + 1} pixels, rings {plan.ring_width} pixels wide.")
+    if groups:
+        filler = PassFiller(plan, inputs, region, scratch, k, replacement, summary)
+        counts = np.bincount(labels.ravel())
+        weights = np.array([float(counts[lab]) for lab, _ in groups])
+        edges = 0.1 + 0.9 * np.concatenate(([0.0], np.cumsum(weights))) / weights.sum()
+        for i, (lab, box) in enumerate(groups):
+            filler.fill_group(labels, lab, box, progress.sub(edges[i], edges[i + 1]))
+    left = 0
+    rows = max(1, block_pixels // max(region.width, 1))
+    for y in range(0, region.height, rows):
+        left += int(np.count_nonzero(region.read(Window(0, y, region.width, min(rows, region.height - y)))))
+    return left
+
+
+def _merge(plan, inputs, region, scratch, block_pixels, progress):
+    """The input copied bit for bit, block by block, with the filled pixels from the scratch store; pixels of the
+    region no pass filled become nodata (or keep the input's value when it declares none). Writes the source and
+    remaining-pixel rasters when asked; all outputs are committed together."""
+    src, nb = inputs.src, inputs.src.RasterCount
+    out = writer_like(src, plan.output, dtype=inputs.dtype, nodata=inputs.nodata)
+    writers = [out, None, None]
+    try:
+        if plan.source_output:
+            names = ["original"] + [f"replacement {k}" for k in range(1, len(plan.sources) + 1)]
+            colours = {0: (200, 200, 200), **{k: _colour(k) for k in range(1, len(plan.sources) + 1)},
+                       SOURCE_NODATA: (255, 0, 255)}
+            writers[1] = writer_like(src, plan.source_output, bands=1, dtype=np.uint8, nodata=None,
+                                     color_table=colours, category_names=names + [""] * (SOURCE_NODATA - len(names))
+                                     + ["still missing"], band_descriptions=["source of each pixel"])
+        if plan.remaining_output:
+            writers[2] = writer_like(src, plan.remaining_output, bands=1, dtype=np.uint8, nodata=None,
+                                     color_table={0: (200, 200, 200), 1: (255, 0, 255)},
+                                     category_names=["filled or clear", "still missing"],
+                                     band_descriptions=["pixels no date could fill"])
+        wins = list(block_windows(src.RasterXSize, src.RasterYSize, TILE, TILE, block_pixels))
+        for i, win in enumerate(wins):
+            arr = np.stack([read_window(src, b, win) for b in range(1, nb + 1)])
+            source = np.zeros((win.h, win.w), np.uint8)
+            if scratch is not None:
+                vals, flags = scratch.get(win)
+                taken = flags > 0
+                arr[taken] = vals[taken]
+                base = region.base(win)
+                missing = base & ~taken.all(axis=0)
+                for b, nd in enumerate(inputs.nodata):
+                    if nd is not None:
+                        arr[b][base & ~taken[b]] = np.array(nd).astype(arr.dtype)
+                source[base] = np.where(taken.all(axis=0), flags.min(axis=0), SOURCE_NODATA)[base]
+                source[missing] = SOURCE_NODATA
+            out.write(arr, win.x, win.y)
+            if writers[1] is not None:
+                writers[1].write(source, win.x, win.y)
+            if writers[2] is not None:
+                writers[2].write((source == SOURCE_NODATA).astype(np.uint8), win.x, win.y)
+            progress.update((i + 1) / len(wins))
+        commit_together(*writers)
+    except BaseException:
+        for w in writers:
+            if w is not None:
+                w.abort()
+        raise
+
+
+def _colour(k):
+    """A distinct colour per replacement (a fixed qualitative palette, repeated)."""
+    palette = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+               (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+    return palette[(k - 1) % len(palette)]

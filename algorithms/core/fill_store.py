@@ -1,0 +1,145 @@
+"""What a fill keeps between its passes: the region to fill, read window by window, and a sparse scratch store of
+the filled values with the pass (replacement date) that filled each pixel."""
+
+import math
+import os
+import shutil
+import tempfile
+
+import numpy as np
+from osgeo import gdal, gdal_array
+from scipy import ndimage
+
+from .raster_io import band_nodata, read_large
+from .staging import SCRATCH_PREFIX, private_dir
+
+
+def valid_pixels(arr, nodata):
+    """Where a band holds data: not NaN and not the declared nodata (zero is a value)."""
+    ok = np.ones(arr.shape, bool)
+    if arr.dtype.kind == "f":
+        ok &= ~np.isnan(arr)
+    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
+        ok &= arr != nodata
+    return ok
+
+
+def to_dtype(values, dtype, nodata):
+    """Filled values as `dtype`: rounded and clipped for integers; never equal to nodata (moved one step)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        v = np.clip(np.rint(values), info.min, info.max)
+        if nodata is not None and float(nodata).is_integer() and info.min <= nodata <= info.max:
+            v[v == nodata] = nodata + 1 if nodata < info.max else nodata - 1
+        return v.astype(dtype)
+    v = values.astype(dtype)
+    if nodata is not None and not math.isnan(nodata):
+        v[v == nodata] = np.nextafter(dtype.type(nodata), dtype.type(np.inf))
+    return v
+
+
+def work_dtype(dtype):
+    """float32 holds every value of 8/16-bit integers and float32 exactly; wider types work in float64."""
+    dtype = np.dtype(dtype)
+    return np.float32 if dtype.itemsize <= 2 or dtype == np.float32 else np.float64
+
+
+class MaskReader:
+    """Masked pixels of any window of a mask raster (aligned to the input): non-zero (or one of `classes`) and not
+    nodata, inside the mask's extent (`alpha` band of a warped VRT), grown by `buffer` pixels (a square)."""
+
+    def __init__(self, ds, band, alpha, buffer, width, height, classes=None):
+        self.ds, self.band, self.alpha, self.buffer = ds, band, alpha, int(buffer)
+        self.nodata = band_nodata(ds, band)
+        self.classes = None if classes is None else np.asarray(sorted(classes))
+        self.width, self.height = width, height
+        self.covered = None  # pixels with mask data, counted while set to a number
+
+    def read(self, window):
+        outer = window.grow(self.buffer, self.width, self.height)
+        m = read_large(self.ds, self.band, outer)
+        valid = valid_pixels(m, self.nodata)
+        if self.alpha:
+            valid &= read_large(self.ds, self.alpha, outer) > 0
+        if self.covered is not None:
+            self.covered += int(np.count_nonzero(valid[window.inner_slices(outer)]))
+        masked = valid & (m != 0 if self.classes is None else np.isin(m, self.classes))
+        if self.buffer:
+            masked = ndimage.maximum_filter(masked.view(np.uint8), size=2 * self.buffer + 1).view(bool)
+        return masked[window.inner_slices(outer)]
+
+
+class Region:
+    """The pixels still to fill in a window: the target's mask (and, optionally, its nodata pixels) minus what
+    earlier passes filled in every band."""
+
+    def __init__(self, mask, src, nodata, fill_nodata, scratch=None):
+        self.mask, self.src, self.nodata, self.fill_nodata = mask, src, nodata, fill_nodata
+        self.scratch = scratch
+        self.width, self.height = src.RasterXSize, src.RasterYSize
+
+    @property
+    def covered(self):
+        return None if self.mask is None else self.mask.covered
+
+    def base(self, window):
+        """The whole fill region (all passes) of a window."""
+        region = np.zeros((window.h, window.w), bool) if self.mask is None else self.mask.read(window)
+        if self.fill_nodata:
+            missing = np.ones((window.h, window.w), bool)
+            for b, nd in enumerate(self.nodata, start=1):
+                missing &= ~valid_pixels(read_large(self.src, b, window), nd)
+            region |= missing
+        return region
+
+    def read(self, window):
+        region = self.base(window)
+        if self.scratch is not None and region.any():
+            region &= ~self.scratch.filled(window)
+        return region
+
+
+class Scratch:
+    """Sparse uncompressed GeoTIFFs holding filled values and, per band, the pass (1, 2, ...) that filled each
+    pixel (0: not filled) until the merge."""
+
+    def __init__(self, width, height, bands, dtype, folder=None):
+        self.dir = private_dir(folder or tempfile.gettempdir(), prefix=SCRATCH_PREFIX, suffix="")
+        opts = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "SPARSE_OK=TRUE", "BIGTIFF=YES"]
+        drv = gdal.GetDriverByName("GTiff")
+        gtype = gdal_array.NumericTypeCodeToGDALTypeCode(np.dtype(dtype))
+        self.values = drv.Create(os.path.join(self.dir, "values.tif"), width, height, bands, gtype, opts)
+        self.flags = drv.Create(os.path.join(self.dir, "flags.tif"), width, height, bands, gdal.GDT_Byte, opts)
+
+    def put(self, band, window, rows, cols, values, flag=1):
+        """Store values at (rows, cols) relative to window for a 1-based band, marked as filled by pass `flag`."""
+        vb, fb = self.values.GetRasterBand(band), self.flags.GetRasterBand(band)
+        v = vb.ReadAsArray(window.x, window.y, window.w, window.h)
+        f = fb.ReadAsArray(window.x, window.y, window.w, window.h)
+        v[rows, cols] = values
+        f[rows, cols] = flag
+        vb.WriteArray(v, window.x, window.y)
+        fb.WriteArray(f, window.x, window.y)
+        self.values.FlushCache()   # hand the written blocks to disk rather than hold them in GDAL's cache
+        self.flags.FlushCache()
+
+    def get(self, window):
+        """(values, flags) of all bands in a window, each (bands, h, w); flags hold the pass (0 = not filled)."""
+        v = self.values.ReadAsArray(window.x, window.y, window.w, window.h)
+        f = self.flags.ReadAsArray(window.x, window.y, window.w, window.h)
+        return v.reshape((-1, window.h, window.w)), f.reshape((-1, window.h, window.w))
+
+    def band(self, band, window):
+        """(values, flags) of one band in a window."""
+        return (self.values.GetRasterBand(band).ReadAsArray(window.x, window.y, window.w, window.h),
+                self.flags.GetRasterBand(band).ReadAsArray(window.x, window.y, window.w, window.h))
+
+    def filled(self, window):
+        """Pixels of a window that some pass filled in every band."""
+        f = self.flags.ReadAsArray(window.x, window.y, window.w, window.h).reshape((-1, window.h, window.w))
+        return (f > 0).all(axis=0)
+
+    def close(self):
+        self.values = self.flags = None
+        shutil.rmtree(self.dir, ignore_errors=True)
