@@ -7,6 +7,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from .generate_cloud_mask import GenerateCloudMask
+from .multi_date_cloud_fill import MultiDateCloudFill
 from .reclassify_cloud_types import ReclassifyCloudTypes
 from .shipped_models import shipped_models
 from .stepwise_local_radiometric_adjustment import StepwiseLocalRadiometricAdjustment
@@ -17,6 +18,7 @@ ALGORITHM_CLASSES = [
     GenerateCloudMask,
     ReclassifyCloudTypes,
     StepwiseLocalRadiometricAdjustment,
+    MultiDateCloudFill,
 ]
 
 

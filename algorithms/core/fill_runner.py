@@ -164,10 +164,11 @@ def _wait_one(pending, store, progress, done):
             return
 
 
-def run_fill(plan, progress, block_pixels=DEFAULT_BLOCK_PIXELS, on_pass=None):
+def run_fill(plan, progress, block_pixels=DEFAULT_BLOCK_PIXELS, on_pass=None, require_fill=False):
     """Run a FillPlan: check and open everything, fill pass by pass, merge and commit all outputs together.
 
-    on_pass(k, filled pixels) is called after each pass. Returns a summary dict (counts of pixels and of
+    on_pass(k, filled pixels) is called after each pass; with `require_fill`, a run in which no replacement could
+    fill a single pixel stops with InputError before writing anything. Returns a summary dict (counts of pixels and of
     pixel-bands by status, pixels filled per pass, pixels left).
     """
     inputs = open_plan(plan, progress)
@@ -205,6 +206,10 @@ def run_fill(plan, progress, block_pixels=DEFAULT_BLOCK_PIXELS, on_pass=None):
             summary["remaining"] = left
             if on_pass is not None:
                 on_pass(k, summary["per_pass"][-1])
+        if require_fill and n_fill and summary["remaining"] == n_fill:
+            raise InputError(f"None of the {len(plan.sources)} replacement(s) is clear where the input needs filling "
+                             f"({n_fill} pixels): they are cloudy (masked) or without data there. Add dates that are "
+                             "clear over the input's clouds.")
         _merge(plan, inputs, region, scratch, block_pixels, progress.sub(0.9, 1.0))
     finally:
         if scratch is not None:

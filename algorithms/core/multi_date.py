@@ -1,0 +1,168 @@
+"""Multi-Date Cloud Fill: a cloud-free image from several partly cloudy dates, each with its own clouds masked.
+
+The target's cloudy (and missing) pixels are filled stepwise, with residual correction, from the first replacement
+where that replacement is clear; what remains, from the next; and so on (one pass of the shared fill runner per
+replacement). Masks that are not given are computed with Generate Cloud Mask into a scratch folder and deleted
+after the run.
+"""
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+
+from .cloud_mask import plan_cloud_mask, run_cloud_mask
+from .fill_plan import FillPlan, Source, check_plan
+from .fill_runner import run_fill
+from .gdal_env import gdal_scoped
+from .progress import NULL_PROGRESS, InputError
+from .raster_io import open_raster
+from .staging import SCRATCH_PREFIX, private_dir
+
+ORDERS = ("given", "nearest")
+DATE_KEYS = ("DATATAKE_1_DATATAKE_SENSING_START", "PRODUCT_START_TIME", "SENSING_TIME", "ACQUISITIONDATETIME",
+             "ACQUISITION_DATE", "DATE_ACQUIRED", "TIFFTAG_DATETIME")
+_NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
+_TEXT_DATE = re.compile(r"((?:19|20)\d{2})[-:/]?(0[1-9]|1[0-2])[-:/]?(0[1-9]|[12]\d|3[01])")
+
+
+def acquisition_date(path):
+    """(date, how it was found) of a raster: from GDAL metadata (DATE_KEYS, default and IMAGERY domains), else from
+    a YYYYMMDD in the file name; (None, reason) when neither gives one."""
+    try:
+        ds = open_raster(path)
+    except InputError:
+        ds = None
+    if ds is not None:
+        for domain in ("", "IMAGERY"):
+            md = ds.GetMetadata(domain) or {}
+            for key in DATE_KEYS:
+                m = _TEXT_DATE.search(str(md.get(key, "")))
+                if m:
+                    return dt.date(*map(int, m.groups())), f"metadata {key}"
+    m = _NAME_DATE.search(os.path.basename(str(path)))
+    if m:
+        try:
+            return dt.date(*map(int, m.groups())), "file name"
+        except ValueError:
+            pass
+    return None, "no date in its metadata (" + ", ".join(DATE_KEYS) + ") nor a YYYYMMDD in its file name"
+
+
+def order_sources(target, replacements, order, log=None):
+    """Indices of `replacements` in the order to use: as given, or nearest acquisition date to the target first
+    (ties keep the given order). InputError names the file whose date cannot be found."""
+    order = ORDERS[order] if isinstance(order, int) else str(order).lower()
+    if order not in ORDERS:
+        raise InputError(f"ORDER must be one of {list(ORDERS)}, not '{order}'.")
+    if order == "given":
+        return list(range(len(replacements)))
+    dates = []
+    for path in [target] + list(replacements):
+        date, how = acquisition_date(path)
+        if date is None:
+            raise InputError(f"ORDER=nearest needs the acquisition date of every image, but '{path}' has {how}. "
+                             "Use ORDER=given (the order of the list) or rename the file with its date (YYYYMMDD).")
+        if log is not None:
+            log(f"date of '{os.path.basename(str(path))}': {date.isoformat()} (from the {how})")
+        dates.append(date)
+    return sorted(range(len(replacements)), key=lambda i: (abs((dates[i + 1] - dates[0]).days), i))
+
+
+@gdal_scoped
+def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, replacement_masks=None,
+                        order="given", auto_mask=True, mask_options=None, mask_classes=(1, 2), fill_nodata=True,
+                        window_size=80, buffer=2, residual_correction=True, source_output=None,
+                        remaining_output=None, progress=NULL_PROGRESS):
+    """Fill the target's masked and missing pixels from several replacements, each used only where it is clear.
+
+    Parameters
+    ----------
+    input_path : str
+        The cloudy target.
+    replacements : list of str
+        Replacement images (same bands as the target, any grid: aligned on the fly).
+    output_path : str
+        The filled image (the target's type, grid and nodata).
+    input_mask, replacement_masks : str or None, list of (str or None)
+        Masks (non-zero and not nodata = cloudy); replacement masks match the replacements by position. A missing
+        mask is computed with Generate Cloud Mask when `auto_mask`, keeping `mask_classes` (1 cloud, 2 shadow).
+    order : {"given", "nearest"}
+        The given order, or the nearest acquisition date to the target's first.
+    mask_options : dict
+        Options of plan_cloud_mask for computed masks (level, scale, offset, model, resolution_m, ...).
+    fill_nodata : bool
+        Also fill the target's nodata pixels (all bands nodata).
+    source_output, remaining_output : str or None
+        Optional uint8 rasters: the replacement (1, 2, ... in the order used) each pixel came from (0 original,
+        255 still missing); and 1 where no date could fill a pixel.
+
+    Returns
+    -------
+    dict
+        The runner's summary plus "order" (indices of `replacements` in the order used).
+    """
+    replacements = [str(r) for r in replacements]
+    masks = list(replacement_masks or [])
+    if len(masks) > len(replacements):
+        raise InputError(f"{len(masks)} replacement masks were given for {len(replacements)} replacements; give one "
+                         "mask per replacement, in the same order (or none).")
+    if masks and len(masks) < len(replacements) and not auto_mask:
+        raise InputError(f"Only {len(masks)} replacement masks for {len(replacements)} replacements and AUTO_MASK "
+                         "is off: give one mask per replacement, in the same order, or turn AUTO_MASK on.")
+    masks += [None] * (len(replacements) - len(masks))
+    if not replacements:
+        raise InputError("Give at least one replacement image.")
+    if not auto_mask and input_mask is None and not fill_nodata:
+        raise InputError("Nothing to fill: give INPUT_MASK, or turn AUTO_MASK on.")
+    idx = order_sources(input_path, replacements, order, progress.log)
+    progress.log("order used: " + ", ".join(f"{k}: {os.path.basename(replacements[i])}"
+                                            for k, i in enumerate(idx, start=1)))
+    check_plan(FillPlan(input_path=str(input_path), output=str(output_path), mask=input_mask, fill_nodata=True,
+                        sources=[Source(replacements[i], masks[i]) for i in idx], window_size=window_size,
+                        buffer=buffer, source_output=source_output, remaining_output=remaining_output,
+                        extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m}))
+    scratch = None
+    try:
+        todo = [(p, what) for p, m, what in [(input_path, input_mask, "input")] +
+                [(replacements[i], masks[i], f"replacement {k}") for k, i in enumerate(idx, start=1)]
+                if m is None and auto_mask]
+        computed = {}
+        if todo:
+            scratch = private_dir(tempfile.gettempdir(), prefix=SCRATCH_PREFIX, suffix="")
+            plans = [(p, what, plan_cloud_mask(p, os.path.join(scratch, f"mask{j}.tif"), **(mask_options or {})))
+                     for j, (p, what) in enumerate(todo)]  # every mask plan is checked before the first runs
+            share = 0.5 / len(plans)
+            for j, (p, what, mplan) in enumerate(plans):
+                progress.log(f"computing the cloud mask of the {what} ({os.path.basename(p)})")
+                run_cloud_mask(mplan, os.path.join(scratch, f"mask{j}.tif"), None, progress.sub(j * share,
+                                                                                                (j + 1) * share))
+                computed[(p, what)] = os.path.join(scratch, f"mask{j}.tif")
+        fill_share = 0.5 if todo else 0.0
+
+        def source(k, i):
+            given = masks[i]
+            path = given or computed.get((replacements[i], f"replacement {k}"))
+            return Source(replacements[i], path, 1, None if given else tuple(mask_classes), "replacement")
+
+        plan = FillPlan(input_path=str(input_path), sources=[source(k, i) for k, i in enumerate(idx, start=1)],
+                        output=str(output_path), mask=input_mask or computed.get((input_path, "input")),
+                        mask_classes=None if input_mask else tuple(mask_classes), fill_nodata=fill_nodata,
+                        window_size=window_size, buffer=buffer, residual_correction=residual_correction,
+                        source_output=source_output, remaining_output=remaining_output)
+        plan.extra_inputs = {f"mask {j}": m for j, m in enumerate(masks) if m}
+
+        def on_pass(k, n):
+            progress.log(f"replacement {k} ({os.path.basename(replacements[idx[k - 1]])}): filled {n} pixels")
+
+        summary = run_fill(plan, progress.sub(fill_share, 1.0), on_pass=on_pass, require_fill=True)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if summary["fill_pixels"]:
+        share = 100.0 * (summary["fill_pixels"] - summary["remaining"]) / summary["fill_pixels"]
+        progress.log(f"Multi-date fill: {summary['fill_pixels'] - summary['remaining']} of {summary['fill_pixels']} "
+                     f"pixels filled ({share:.1f} %); {summary['remaining']} still missing (no date was clear there).")
+    summary["order"] = idx
+    return summary

@@ -1,0 +1,171 @@
+"""Multi-Date Cloud Fill: a cloud-free image from several partly cloudy dates, each with its own clouds masked."""
+
+import os
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from .base import CloudRemovalAlgorithm
+from .core.fill_plan import DEFAULT_BUFFER, DEFAULT_WINDOW, MAX_BUFFER
+from .core.multi_date import ORDERS, run_multi_date_fill
+from .generate_cloud_mask import GenerateCloudMask
+from .parameters import ModelFile, NameOrIndexEnum
+
+
+class MultiDateCloudFill(CloudRemovalAlgorithm):
+    """cloudremoval:multidatecloudfill — fill from several dates, nearest or listed first, each only where clear."""
+
+    NAME = "multidatecloudfill"
+    DISPLAY_NAME = "Multi-Date Cloud Fill"
+    ICON = "slra.svg"
+
+    INPUT = "INPUT"
+    INPUT_MASK = "INPUT_MASK"
+    REPLACEMENTS = "REPLACEMENTS"
+    REPLACEMENT_MASKS = "REPLACEMENT_MASKS"
+    ORDER = "ORDER"
+    AUTO_MASK = "AUTO_MASK"
+    CLASSES_TO_REMOVE = "CLASSES_TO_REMOVE"
+    FILL_NODATA = "FILL_NODATA"
+    PRODUCT_LEVEL = "PRODUCT_LEVEL"
+    SCALE = "SCALE"
+    OFFSET = "OFFSET"
+    MODEL = "MODEL"
+    WINDOW_SIZE = "WINDOW_SIZE"
+    BUFFER = "BUFFER"
+    RESIDUAL_CORRECTION = "RESIDUAL_CORRECTION"
+    OUTPUT = "OUTPUT"
+    OUTPUT_SOURCE = "OUTPUT_SOURCE"
+    OUTPUT_REMAINING = "OUTPUT_REMAINING"
+
+    CLASS_OPTIONS = ["Clouds", "Clouds and cloud shadows"]
+    CLASS_VALUES = [(1,), (1, 2)]
+
+    def shortHelpString(self):  # noqa: N802 (QGIS API name)
+        return self.tr(
+            "<p>Makes a cloud-free image from several partly cloudy dates. The cloudy pixels of the input (and, "
+            "optionally, its nodata pixels) are filled with the Stepwise Local Radiometric Adjustment and residual "
+            "correction from the first replacement where that replacement is clear; what remains, from the next; "
+            "and so on. Pixels already filled count as known for the later dates. A replacement's own cloudy "
+            "(masked) pixels are never used, neither as values nor in the window statistics.</p>"
+            "<h3>Parameters</h3>"
+            "<p><b>Input</b> and <b>input mask</b> (optional; non-zero = cloudy): the image to clean.</p>"
+            "<p><b>Replacements</b>: images of other dates with the same bands (any grid: aligned on the fly) and "
+            "<b>replacement masks</b> (optional, one per replacement, matched by order).</p>"
+            "<p><b>Compute missing masks</b> (default on): a mask that is not given is computed with Generate Cloud "
+            "Mask (product level, scale, offset and model below; band roles found automatically), keeping the "
+            "<b>classes to remove</b>; computed masks are temporary files, deleted after the run.</p>"
+            "<p><b>Order</b>: the given order, or the nearest acquisition date to the input's first (dates from "
+            "GDAL metadata such as DATATAKE_1_DATATAKE_SENSING_START, ACQUISITIONDATETIME or TIFFTAG_DATETIME, "
+            "else from a YYYYMMDD in the file name; the log says which).</p>"
+            "<p><b>Window size</b>, <b>buffer</b> and <b>residual correction</b>: as in Stepwise Local Radiometric "
+            "Adjustment; the buffer grows every mask.</p>"
+            "<p><b>Outputs</b>: the filled image (the input's type, grid and nodata); the <b>source</b> of each "
+            "pixel (0 original, k = the k-th replacement in the order used, 255 still missing); optionally the "
+            "<b>remaining</b> pixels no date could fill (1). The log gives the pixels each date filled.</p>"
+            "<h3>Example</h3>"
+            "<p><code>qgis_process run cloudremoval:multidatecloudfill -- INPUT=2020-01-01.tif "
+            "REPLACEMENTS=2019-06-15.tif REPLACEMENTS=2019-06-10.tif ORDER=nearest PRODUCT_LEVEL=1 SCALE=0.001 "
+            "OUTPUT=filled.tif OUTPUT_SOURCE=source.tif</code></p>")
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API name)
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input (cloudy) raster")))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.INPUT_MASK, self.tr("Input mask (non-zero = cloudy)"), optional=True))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.REPLACEMENTS, self.tr("Replacement rasters (other dates)"), QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.REPLACEMENT_MASKS, self.tr("Replacement masks (one per replacement, same order)"),
+            QgsProcessing.TypeRaster, optional=True))
+        self.addParameter(NameOrIndexEnum(self.ORDER, self.tr("Order of the replacements"), list(ORDERS),
+                                          default="given"))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.AUTO_MASK, self.tr("Compute missing masks with Generate Cloud Mask"), True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.CLASSES_TO_REMOVE, self.tr("Classes to remove (computed masks)"), self.CLASS_OPTIONS,
+            defaultValue=1))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.FILL_NODATA, self.tr("Also fill the input's nodata pixels"), True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.WINDOW_SIZE, self.tr("Window size (pixels, multiple of 20)"), QgsProcessingParameterNumber.Integer,
+            DEFAULT_WINDOW, minValue=20))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.BUFFER, self.tr("Buffer (pixels)"), QgsProcessingParameterNumber.Integer, DEFAULT_BUFFER,
+            minValue=0, maxValue=MAX_BUFFER))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.RESIDUAL_CORRECTION, self.tr("Residual correction"), True))
+        mask_params = [
+            QgsProcessingParameterEnum(self.PRODUCT_LEVEL, self.tr("Product level (computed masks)"),
+                                       GenerateCloudMask.LEVELS, defaultValue=0),
+            QgsProcessingParameterNumber(self.SCALE, self.tr("Scale: reflectance = DN x scale + offset (empty: band "
+                                                             "metadata, else 0.0001 for integers, 1 for floats)"),
+                                         QgsProcessingParameterNumber.Double, None, optional=True),
+            QgsProcessingParameterNumber(self.OFFSET, self.tr("Offset (empty: band metadata, else 0)"),
+                                         QgsProcessingParameterNumber.Double, None, optional=True),
+            ModelFile(self.MODEL, self.tr("Cloud model: card, ONNX file or card id (empty: ukis-csmask)")),
+        ]
+        for param in mask_params:
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(param)
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filled raster")))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_SOURCE, self.tr("Source of each pixel"), optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_REMAINING, self.tr("Pixels no date could fill"), optional=True, createByDefault=False))
+
+    def _layers(self, parameters, name, context):
+        """File paths of a multiple-layer parameter, in the order given."""
+        value = parameters.get(name)
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) and os.path.isfile(v) for v in value):
+            return list(value)
+        return [layer.source() for layer in self.parameterAsLayerList(parameters, name, context)]
+
+    def _optional_output(self, parameters, name, context):
+        if parameters.get(name) in (None, ""):
+            return None
+        return self.parameterAsOutputLayer(parameters, name, context) or None
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
+        source = self.raster_source(parameters, self.INPUT, context)
+        mask = self.raster_source(parameters, self.INPUT_MASK, context) if parameters.get(self.INPUT_MASK) else None
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        outputs = {name: self._optional_output(parameters, name, context)
+                   for name in (self.OUTPUT_SOURCE, self.OUTPUT_REMAINING)}
+        level = GenerateCloudMask.LEVELS[self.parameterAsEnum(parameters, self.PRODUCT_LEVEL, context)]
+        mask_options = {"level": level, "resolution_m": GenerateCloudMask.DEFAULT_RESOLUTION,
+                        "scale": self._number(parameters, self.SCALE, context),
+                        "offset": self._number(parameters, self.OFFSET, context),
+                        "model": self.parameterAsFile(parameters, self.MODEL, context) or None}
+        summary = self.run_core(
+            run_multi_date_fill, source, self._layers(parameters, self.REPLACEMENTS, context), output,
+            input_mask=mask, replacement_masks=self._layers(parameters, self.REPLACEMENT_MASKS, context),
+            order=NameOrIndexEnum.value_name(parameters.get(self.ORDER), list(ORDERS), "given"),
+            auto_mask=self.parameterAsBoolean(parameters, self.AUTO_MASK, context),
+            mask_options=mask_options,
+            mask_classes=self.CLASS_VALUES[self.parameterAsEnum(parameters, self.CLASSES_TO_REMOVE, context)],
+            fill_nodata=self.parameterAsBoolean(parameters, self.FILL_NODATA, context),
+            window_size=self.parameterAsInt(parameters, self.WINDOW_SIZE, context),
+            buffer=self.parameterAsInt(parameters, self.BUFFER, context),
+            residual_correction=self.parameterAsBoolean(parameters, self.RESIDUAL_CORRECTION, context),
+            source_output=outputs[self.OUTPUT_SOURCE], remaining_output=outputs[self.OUTPUT_REMAINING],
+            progress=self.progress(feedback))
+        feedback.pushInfo(self.tr("Wrote {} ({} of {} pixels filled).").format(
+            output, summary["fill_pixels"] - summary["remaining"], summary["fill_pixels"]))
+        results = {self.OUTPUT: output}
+        results.update({k: v for k, v in outputs.items() if v})
+        return results
+
+    def _number(self, parameters, name, context):
+        if parameters.get(name) in (None, ""):
+            return None
+        return self.parameterAsDouble(parameters, name, context)
