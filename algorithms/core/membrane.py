@@ -295,8 +295,11 @@ def bounded_membrane_correction(domain, b_rows, b_cols, b_vals, max_pixels=MAX_P
     n = np.bincount(cell, minlength=ch * cw)
     mean = np.bincount(cell, weights=bv[ok], minlength=ch * cw) / np.maximum(n, 1)
     fixed = (n > 0).reshape(ch, cw)
-    inside = np.zeros((ch, cw), bool)
-    np.logical_or.at(inside, ((ys - y0) // s, (xs - x0) // s), True)
+    part = np.zeros((ch * s, cw * s), bool)  # cells holding domain pixels: block "any" of the padded box
+    sub = domain[y0:y0 + ch * s, x0:x0 + cw * s]
+    part[:sub.shape[0], :sub.shape[1]] = sub
+    inside = part.reshape(ch, s, cw, s).any(axis=(1, 3))
+    del part, sub
     fy, fx = np.nonzero(fixed)
     cy, cx, cv = membrane_correction(inside & ~fixed, fy, fx, mean.reshape(ch, cw)[fy, fx], tol=tol)
     field = np.zeros((ch, cw))
@@ -306,5 +309,8 @@ def bounded_membrane_correction(domain, b_rows, b_cols, b_vals, max_pixels=MAX_P
     if not known.all():  # cells without a value take their nearest neighbour's, so interpolation is not pulled to 0
         idx = ndimage.distance_transform_edt(~known, return_distances=False, return_indices=True)
         field = field[idx[0], idx[1]]
-    coords = np.stack([(ys - y0 + 0.5) / s - 0.5, (xs - x0 + 0.5) / s - 0.5])
-    return ys, xs, ndimage.map_coordinates(field, coords, order=1, mode="nearest")
+    values = np.empty(ys.size)
+    for a in range(0, ys.size, 1 << 20):  # interpolation in chunks: bounded temporaries
+        coords = np.stack([(ys[a:a + (1 << 20)] - y0 + 0.5) / s - 0.5, (xs[a:a + (1 << 20)] - x0 + 0.5) / s - 0.5])
+        values[a:a + (1 << 20)] = ndimage.map_coordinates(field, coords, order=1, mode="nearest")
+    return ys, xs, values

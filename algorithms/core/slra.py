@@ -75,6 +75,20 @@ def window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0)):
     return sat[:, ry1, rx1] - sat[:, ry0, rx1] - sat[:, ry1, rx0] + sat[:, ry0, rx0]
 
 
+def tiled_window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0), tile=256):
+    """window_sums for scattered pixels, tile by tile, so each summed-area table covers one tile plus the window
+    margin (bounded memory) rather than the bounding box of all the pixels."""
+    out = np.empty((5, rows.size))
+    ntx = -(-common.shape[1] // tile)
+    key = (rows // tile).astype(np.int64) * ntx + cols // tile
+    order = np.argsort(key, kind="stable")
+    cut = np.flatnonzero(np.diff(key[order])) + 1
+    for part in np.split(order, cut):
+        if part.size:
+            out[:, part] = window_sums(common, t, r, rows[part], cols[part], half, offsets)
+    return out
+
+
 def moments(s, offsets=(0.0, 0.0)):
     """Means and variances of target and replacement from window_sums' rows (n >= 1)."""
     n = s[0]
@@ -216,7 +230,7 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     if ys.size == 0:
         return ys, xs, np.zeros(0)
     offsets, scale, _ = common_summary(common, target, rep)
-    s = window_sums(common, target, rep, ys, xs, half, offsets)
+    s = tiled_window_sums(common, target, rep, ys, xs, half, offsets)
     ok = s[0] >= min_common
     ys, xs, s = ys[ok], xs[ok], s[:, ok]
     if ys.size == 0:

@@ -82,7 +82,7 @@ def test_buffer_grows_region(case, tmp_path):
     grown = ndimage.maximum_filter(m, size=7).astype(bool)
     assert s["fill_pixels"] == grown.sum()
     ref, _ = slra.slra_fill(t, r, grown, window_size=20)
-    np.testing.assert_allclose(read(tmp_path / "o.tif"), ref, rtol=1e-10, atol=1e-8)
+    np.testing.assert_allclose(read(tmp_path / "o.tif"), ref, rtol=1e-6, atol=1e-6)  # iterative correction
 
 
 def test_integer_nodata_zero_values_and_replacement_gaps(tmp_path):
