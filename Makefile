@@ -59,12 +59,12 @@ test: setup
 	$(PY) -m pytest -c tests/pytest.ini tests
 
 ## test-qgis340: every test on QGIS 3.40 / Python 3.13 / numpy 2 (Debian 13 root made once under build/trixie
-## by tests/qgis340/run.sh; root or sudo). PYTEST_ARGS="tests/core -x" narrows it.
+## by tools/qgis340_root.sh; root or sudo). PYTEST_ARGS="tests/core -x" narrows it.
 test-qgis340:
 	@$(PY) -m pip --version >/dev/null 2>&1 || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  $(SUDO) apt-get install -y -q --no-install-recommends python3-pip; }
 	@$(MAKE) --no-print-directory models
-	$(SUDO) tests/qgis340/run.sh $(PYTEST_ARGS)
+	$(SUDO) tools/qgis340_root.sh $(PYTEST_ARGS)
 
 test-core: link
 	$(PY) -m pytest -c tests/pytest.ini tests/core
@@ -94,12 +94,12 @@ demo: setup
 
 ## screenshots: each algorithm's Processing dialog, captured headless, in build/screenshots
 screenshots: setup
-	$(PY) tests/tools/screenshots.py $(BUILD)/screenshots
+	$(PY) tools/screenshots.py $(BUILD)/screenshots
 
-## model3: rebuild algorithms/modeler/remove_clouds.model3 from tests/tools/build_remove_clouds_model.py
+## model3: rebuild algorithms/modeler/remove_clouds.model3 from tools/build_remove_clouds_model.py
 model3: link
-	$(PY) tests/tools/build_remove_clouds_model.py
+	$(PY) tools/build_remove_clouds_model.py
 
 clean:
-	@! grep -qs " $(BUILD)/" /proc/mounts || $(SUDO) tests/qgis340/run.sh --unmount
+	@! grep -qs " $(BUILD)/" /proc/mounts || $(SUDO) tools/qgis340_root.sh --unmount
 	rm -rf $(BUILD) dist

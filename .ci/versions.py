@@ -1,7 +1,7 @@
 """Print the versions of the QGIS stack this Python sees, and fail if a part of it cannot be imported.
 
 Run with the Python that QGIS uses (`/usr/bin/python3`), on the host (QGIS 3.22) and inside the trixie root
-(QGIS 3.40) by tests/qgis340/run.sh.
+(QGIS 3.40) by tools/qgis340_root.sh.
 """
 
 import platform

@@ -14,7 +14,7 @@ NAMES = ["generatecloudmask", "reclassifycloudtypes", "stepwiselocalradiometrica
 
 
 def test_dialogs_open_and_are_captured():
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "tools" / "screenshots.py"), str(SHOTS)],
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "screenshots.py"), str(SHOTS)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in NAMES:

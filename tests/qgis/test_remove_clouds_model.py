@@ -79,7 +79,7 @@ def test_model_file_is_what_the_builder_makes_and_round_trips(qgis_app, tmp_path
     from qgis.core import QgsProcessingModelAlgorithm
 
     built = tmp_path / "built.model3"
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "tools" / "build_remove_clouds_model.py"),
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_remove_clouds_model.py"),
                            str(built)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     shipped, rebuilt = QgsProcessingModelAlgorithm(), QgsProcessingModelAlgorithm()

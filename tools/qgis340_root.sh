@@ -7,13 +7,13 @@
 # inside it with chroot; /proc, /sys and /dev/shm are mounted for the run only (--unmount clears leftovers).
 # Needs root (re-runs itself with sudo). Idempotent: a complete root is reused; `--rebuild` starts afresh.
 #
-#   tests/qgis340/run.sh [--rebuild] [--setup-only] [--unmount] [pytest args...]   (default args: tests)
+#   tools/qgis340_root.sh [--rebuild] [--setup-only] [--unmount] [pytest args...]   (default args: tests)
 #
 # Environment: QGIS340_ROOT (default build/trixie), QGIS340_MIRROR (default: the Debian URI of this host's
 # apt sources), QGIS340_SUITE (default trixie).
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
 
 ROOTFS="${QGIS340_ROOT:-$REPO/build/trixie}"
