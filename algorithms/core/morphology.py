@@ -51,7 +51,7 @@ class RegionSizes:
     """Collects per-block labels and their edges, then merges them into global 8-connected region sizes.
 
     Blocks must come from one regular grid (row index, column index). Call add() for every block, then
-    keep_mask(min_size); afterwards keep(block_key, labels) says which local labels to keep.
+    finish(min_size); afterwards keep(block_key, labels) says which local labels to keep.
     """
 
     def __init__(self):

@@ -9,11 +9,18 @@ from .progress import InputError
 
 
 def pip_command():
-    """The exact command that installs onnxruntime for the Python running this code."""
+    """The exact command that installs onnxruntime for the Python running this code; numpy stays below 2 only
+    where the installed numpy is 1.x (Debian 12's GDAL and scipy break with numpy 2; newer QGIS ship numpy 2)."""
     exe = sys.executable or "python3"
     if "qgis" in exe.lower() and "python" not in exe.lower():
         exe = "python3"
-    return f'{exe} -m pip install --user "onnxruntime>=1.16" "numpy<2"'
+    try:
+        import numpy
+
+        keep = ' "numpy<2"' if int(numpy.__version__.split(".")[0]) < 2 else ""
+    except ImportError:
+        keep = ""
+    return f'{exe} -m pip install --user "onnxruntime>=1.16"{keep}'
 
 
 def import_onnxruntime():

@@ -155,7 +155,7 @@ class RingPlan:
         self.seg_start = np.concatenate(([0], cut)).astype(np.int64)
         self.seg_end = np.concatenate((cut, [key.size])).astype(np.int64)
         seg_ring = self.ring[self.seg_start] if key.size else np.zeros(0, np.int64)
-        # Segments of one ring are consecutive: ring_segs[k] = (first segment, end segment).
+        # Segments of one ring are consecutive: ring k spans segments ring_first[k] to ring_last[k] (exclusive).
         rcut = np.flatnonzero(np.diff(seg_ring)) + 1
         self.ring_first = np.concatenate(([0], rcut)) if seg_ring.size else np.zeros(0, np.int64)
         self.ring_last = np.concatenate((rcut, [seg_ring.size])) if seg_ring.size else np.zeros(0, np.int64)

@@ -1,0 +1,55 @@
+"""The README's parameter tables list exactly each algorithm's parameters, with their defaults."""
+
+import re
+
+import pytest
+
+from conftest import ROOT
+
+ALGORITHMS = ["generatecloudmask", "reclassifycloudtypes", "stepwiselocalradiometricadjustment",
+              "multidatecloudfill", "removeclouds"]
+
+
+def readme_table(alg_id):
+    """{parameter name: default cell} from the first table of the README section headed `cloudremoval:<id>`."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"(`cloudremoval:{alg_id}`)")
+    section = text[start:text.find("\n### ", start + 1)]
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            for name in re.findall(r"`([^`]+)`", cells[0]):
+                rows[name] = cells[-1]
+    return rows
+
+
+def _expected(value):
+    """Words a default may be written as in the README."""
+    if isinstance(value, bool):
+        return ("on", "true", "written") if value else ("off", "false", "not written")
+    if isinstance(value, (int, float)):
+        return (f"{value:g}",)
+    return (str(value),)
+
+
+@pytest.mark.parametrize("alg_id", ALGORITHMS)
+def test_readme_lists_every_parameter_and_its_default(qgis_app, alg_id):
+    from qgis.core import QgsApplication, QgsProcessingParameterEnum
+
+    alg = QgsApplication.processingRegistry().algorithmById(f"cloudremoval:{alg_id}")
+    params = {p.name(): p for p in alg.parameterDefinitions()}
+    table = readme_table(alg_id)
+    assert set(table) == set(params), f"README only: {set(table) - set(params)}; code only: {set(params) - set(table)}"
+    for name, p in params.items():
+        default = p.defaultValue()
+        if default in (None, "") or p.isDestination():
+            continue
+        if isinstance(p, QgsProcessingParameterEnum):
+            options = p.options()
+            default = options[int(default)] if str(default).isdigit() else default
+            words = (default, default.lower(), "clouds and shadows" if "shadow" in default.lower() else default)
+        else:
+            words = _expected(default)
+        cell = table[name].lower()
+        assert any(w.lower() in cell for w in words), f"{alg_id} {name}: default {default!r} not in '{table[name]}'"
