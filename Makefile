@@ -72,20 +72,24 @@ test-core: link
 lint:
 	$(PY) -m ruff check .
 
-## package: a zip that QGIS's "Install from ZIP" accepts (plugin folder cloud_removal/)
+## package: a zip that QGIS's "Install from ZIP" accepts (plugin folder cloud_removal/), built from the working
+## tree (tracked and new files that git does not ignore), so what you test is what you package. DIST=folder.
+DIST ?= $(ROOT)/dist
+PACKAGE_PATHS := metadata.txt __init__.py plugin.py algorithms models icons README.md LICENSE requirements.txt
 package:
-	@rm -rf $(BUILD)/package && mkdir -p $(BUILD)/package/$(PLUGIN) dist
-	git archive --format=tar HEAD metadata.txt __init__.py plugin.py algorithms models icons README.md LICENSE \
-	  requirements.txt | tar -x -C $(BUILD)/package/$(PLUGIN)
-	cd $(BUILD)/package && rm -f $(ROOT)/dist/$(PLUGIN).zip && \
-	  $(PY) -c "import shutil; shutil.make_archive('$(ROOT)/dist/$(PLUGIN)', 'zip', '.', '$(PLUGIN)')"
-	@echo "wrote dist/$(PLUGIN).zip"
+	@mkdir -p $(DIST)
+	@git ls-files --cached --others --exclude-standard -- $(PACKAGE_PATHS) | $(PY) -c "import sys, zipfile, os; \
+	files = sorted({l.strip() for l in sys.stdin if l.strip() and os.path.isfile(l.strip())}); \
+	z = zipfile.ZipFile(sys.argv[1] + '.tmp', 'w', zipfile.ZIP_DEFLATED); \
+	[z.write(f, '$(PLUGIN)/' + f) for f in files]; z.close(); os.replace(sys.argv[1] + '.tmp', sys.argv[1]); \
+	print('wrote', sys.argv[1], '(%d files from the working tree)' % len(files))" $(DIST)/$(PLUGIN).zip
 
 ## bench: performance tables (no timed assertions in tests)
 bench: setup
 	$(PY) tests/bench/bench_reclassify.py
 	$(PY) tests/bench/bench_cloud_mask.py --threads 2
 	$(PY) tests/bench/bench_slra.py
+	$(PY) tests/bench/bench_multi_date.py
 
 ## demo: run the workflow on the bundled sample data through qgis_process
 demo: setup

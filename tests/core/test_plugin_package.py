@@ -22,12 +22,14 @@ def test_metadata_is_complete():
     assert (ROOT / general["icon"]).is_file()
 
 
-def test_package_zip_installs_as_cloud_removal():
-    proc = subprocess.run(["make", "-s", "package"], cwd=ROOT, capture_output=True, text=True)
+def test_package_zip_installs_as_cloud_removal(tmp_path):
+    proc = subprocess.run(["make", "-s", "package", f"DIST={tmp_path}"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    with zipfile.ZipFile(ROOT / "dist" / "cloud_removal.zip") as zf:
+    with zipfile.ZipFile(tmp_path / "cloud_removal.zip") as zf:
         names = set(zf.namelist())
     for required in ("metadata.txt", "__init__.py", "plugin.py", "algorithms/provider.py", "LICENSE",
                      "algorithms/modeler/remove_clouds.model3", "icons/cloud_removal.svg"):
         assert f"cloud_removal/{required}" in names, required
-    assert not any(n.startswith("cloud_removal/tests/") or n.endswith(".onnx") for n in names)
+    assert not any(n.startswith(("cloud_removal/tests/", "cloud_removal/tools/")) or n.endswith(".onnx")
+                   for n in names)
+    assert "cloud_removal/algorithms/multi_date_cloud_fill.py" in names  # the working tree, not the last commit

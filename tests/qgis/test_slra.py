@@ -42,7 +42,12 @@ def test_mask_band_defaults_to_1(run_alg, data_dir, tmp_path):
     p = params(data_dir, tmp_path / "o.tif", INPUT=str(data_dir / TS / "S2_T37MEM_20190615_sref20m.tif"))
     del p["MASK_BAND"]
     run_alg(ALG, p)
-    assert (tmp_path / "o.tif").exists()
+    from cloud_removal.algorithms.core.slra_raster import run_slra
+
+    run_slra(p["INPUT"], p["REPLACEMENT"], p["MASK"], tmp_path / "core.tif", mask_band=1, window_size=40)
+    run_slra(p["INPUT"], p["REPLACEMENT"], p["MASK"], tmp_path / "band6.tif", mask_band=6, window_size=40)
+    assert read(tmp_path / "o.tif").tobytes() == read(tmp_path / "core.tif").tobytes()  # band 1, as the core does
+    assert read(tmp_path / "o.tif").tobytes() != read(tmp_path / "band6.tif").tobytes()
 
 
 @pytest.mark.parametrize("change, text", [
