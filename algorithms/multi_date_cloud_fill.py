@@ -63,9 +63,11 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
             "<p><b>Compute missing masks</b> (default on): a mask that is not given is computed with Generate Cloud "
             "Mask (product level, scale, offset and model below; band roles found automatically), keeping the "
             "<b>classes to remove</b>; computed masks are temporary files, deleted after the run.</p>"
-            "<p><b>Order</b>: the given order, or the nearest acquisition date to the input's first (dates from "
-            "GDAL metadata such as DATATAKE_1_DATATAKE_SENSING_START, ACQUISITIONDATETIME or TIFFTAG_DATETIME, "
-            "else from a YYYYMMDD in the file name; the log says which).</p>"
+            "<p><b>Order</b>: <i>similar</i> (default): the dates that agree best with the input where both are "
+            "clear first (1 - r² of a per-band linear fit on a sample of the scene; the log lists the scores); "
+            "<i>nearest</i>: the nearest acquisition date to the input's first (dates from GDAL metadata such as "
+            "DATATAKE_1_DATATAKE_SENSING_START, ACQUISITIONDATETIME or TIFFTAG_DATETIME, else from a YYYYMMDD in "
+            "the file name; the log says which); <i>given</i>: the order of the list.</p>"
             "<p><b>Window size</b>, <b>buffer</b> and <b>residual correction</b>: as in Stepwise Local Radiometric "
             "Adjustment; the buffer grows every mask.</p>"
             "<p><b>Outputs</b>: the filled image (the input's type, grid and nodata); the <b>source</b> of each "
@@ -73,7 +75,7 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
             "<b>remaining</b> pixels no date could fill (1). The log gives the pixels each date filled.</p>"
             "<h3>Example</h3>"
             "<p><code>qgis_process run cloudremoval:multidatecloudfill -- INPUT=2020-01-01.tif "
-            "REPLACEMENTS=2019-06-15.tif REPLACEMENTS=2019-06-10.tif ORDER=nearest PRODUCT_LEVEL=1 SCALE=0.001 "
+            "REPLACEMENTS=2019-06-15.tif REPLACEMENTS=2019-06-10.tif PRODUCT_LEVEL=1 SCALE=0.001 "
             "OUTPUT=filled.tif OUTPUT_SOURCE=source.tif</code></p>")
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API name)
@@ -86,7 +88,7 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
             self.REPLACEMENT_MASKS, self.tr("Replacement masks (one per replacement, same order)"),
             QgsProcessing.TypeRaster, optional=True))
         self.addParameter(NameOrIndexEnum(self.ORDER, self.tr("Order of the replacements"), list(ORDERS),
-                                          default="given"))
+                                          default="similar"))
         self.addParameter(QgsProcessingParameterBoolean(
             self.AUTO_MASK, self.tr("Compute missing masks with Generate Cloud Mask"), True))
         self.addParameter(QgsProcessingParameterEnum(
@@ -149,7 +151,7 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
         summary = self.run_core(
             run_multi_date_fill, source, self._layers(parameters, self.REPLACEMENTS, context), output,
             input_mask=mask, replacement_masks=self._layers(parameters, self.REPLACEMENT_MASKS, context),
-            order=NameOrIndexEnum.value_name(parameters.get(self.ORDER), list(ORDERS), "given"),
+            order=NameOrIndexEnum.value_name(parameters.get(self.ORDER), list(ORDERS), "similar"),
             auto_mask=self.parameterAsBoolean(parameters, self.AUTO_MASK, context),
             mask_options=mask_options,
             mask_classes=self.CLASS_VALUES[self.parameterAsEnum(parameters, self.CLASSES_TO_REMOVE, context)],

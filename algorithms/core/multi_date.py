@@ -12,15 +12,20 @@ import re
 import shutil
 import tempfile
 
+import numpy as np
+
+from .align import align_to
 from .cloud_mask import plan_cloud_mask, run_cloud_mask
 from .fill_plan import FillPlan, Source, check_plan
 from .fill_runner import run_fill
+from .fill_store import MaskReader, valid_pixels
 from .gdal_env import gdal_scoped
 from .progress import NULL_PROGRESS, InputError
-from .raster_io import open_raster
+from .raster_io import Window, band_nodata, open_raster, read_window
 from .staging import SCRATCH_PREFIX, private_dir
 
-ORDERS = ("given", "nearest")
+ORDERS = ("similar", "nearest", "given")
+SAMPLE_GRID, SAMPLE_SIZE = 8, 128  # windows sampled to rank replacements by their agreement with the target
 DATE_KEYS = ("DATATAKE_1_DATATAKE_SENSING_START", "PRODUCT_START_TIME", "SENSING_TIME", "ACQUISITIONDATETIME",
              "ACQUISITION_DATE", "DATE_ACQUIRED", "TIFFTAG_DATETIME")
 _NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
@@ -52,11 +57,12 @@ def acquisition_date(path):
 
 def order_sources(target, replacements, order, log=None):
     """Indices of `replacements` in the order to use: as given, or nearest acquisition date to the target first
-    (ties keep the given order). InputError names the file whose date cannot be found."""
+    (ties keep the given order). InputError names the file whose date cannot be found. ("similar" is ordered
+    later, once the masks are known: see similarity_order.)"""
     order = ORDERS[order] if isinstance(order, int) else str(order).lower()
     if order not in ORDERS:
         raise InputError(f"ORDER must be one of {list(ORDERS)}, not '{order}'.")
-    if order == "given":
+    if order in ("given", "similar"):
         return list(range(len(replacements)))
     dates = []
     for path in [target] + list(replacements):
@@ -70,9 +76,67 @@ def order_sources(target, replacements, order, log=None):
     return sorted(range(len(replacements)), key=lambda i: (abs((dates[i + 1] - dates[0]).days), i))
 
 
+def _sample_windows(width, height):
+    """The whole image when it is small, else a grid of SAMPLE_GRID x SAMPLE_GRID windows of SAMPLE_SIZE pixels."""
+    if width * height <= (SAMPLE_GRID * SAMPLE_SIZE) ** 2:
+        yield Window(0, 0, width, height)
+        return
+    sw, sh = min(SAMPLE_SIZE, width), min(SAMPLE_SIZE, height)
+    for y in np.unique(np.linspace(0, height - sh, SAMPLE_GRID).astype(int)):
+        for x in np.unique(np.linspace(0, width - sw, SAMPLE_GRID).astype(int)):
+            yield Window(int(x), int(y), sw, sh)
+
+
+def similarity_order(input_path, input_mask, sources, buffer, progress=NULL_PROGRESS):
+    """Sources ranked by how well each agrees with the target where both are clear: the RMSE left by a per-band
+    global linear regression of the date onto the target (std_t * sqrt(1 - r^2)), averaged over bands, on a sample
+    of windows (bounded cost on any scene size). It estimates the error of filling from that date better than the
+    acquisition date does (phenology, haze, a different sensor). Dates that share fewer than 100 clear pixels with
+    the target go last, in the given order. Returns (order, scores in the target's units)."""
+    src = open_raster(input_path)
+    w, h, nb = src.RasterXSize, src.RasterYSize, src.RasterCount
+    nodata = [band_nodata(src, b) for b in range(1, nb + 1)]
+
+    def reader(path, band, classes, what):
+        ds, alpha = align_to(src, open_raster(path, what), "near", what)
+        return MaskReader(ds, band, alpha, buffer, w, h, classes)
+
+    tmask = reader(input_mask[0], 1, input_mask[1], "mask raster") if input_mask and input_mask[0] else None
+    scores = []
+    for s in sources:
+        rep, alpha = align_to(src, open_raster(s.path, "replacement raster"), "bilinear", "replacement raster")
+        rnodata = [band_nodata(rep, b) for b in range(1, nb + 1)]
+        rmask = reader(s.mask, s.mask_band, s.mask_classes, "replacement mask") if s.mask else None
+        pairs = [[] for _ in range(nb)]
+        for win in _sample_windows(w, h):
+            t = np.stack([read_window(src, b, win).astype(np.float64) for b in range(1, nb + 1)])
+            r = np.stack([read_window(rep, b, win).astype(np.float64) for b in range(1, nb + 1)])
+            ok = np.ones((win.h, win.w), bool)
+            for b in range(nb):
+                ok &= valid_pixels(t[b], nodata[b]) & valid_pixels(r[b], rnodata[b]) & np.isfinite(r[b])
+            if alpha:
+                ok &= read_window(rep, alpha, win) > 0
+            for m in (tmask, rmask):
+                if m is not None:
+                    ok &= ~m.read(win)
+            for b in range(nb):
+                pairs[b].append((t[b][ok], r[b][ok]))
+        score = []
+        for b in range(nb):
+            tb, rb = (np.concatenate([p[i] for p in pairs[b]]) for i in (0, 1))
+            if tb.size < 100 or tb.std() == 0 or rb.std() == 0:
+                score = [np.inf]
+                break
+            score.append(tb.std() * np.sqrt(max(1.0 - np.corrcoef(tb, rb)[0, 1] ** 2, 0.0)))
+        scores.append(float(np.mean(score)))
+        progress.check()
+    order = sorted(range(len(sources)), key=lambda i: (scores[i], i))
+    return order, scores
+
+
 @gdal_scoped
 def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, replacement_masks=None,
-                        order="given", auto_mask=True, mask_options=None, mask_classes=(1, 2), fill_nodata=True,
+                        order="similar", auto_mask=True, mask_options=None, mask_classes=(1, 2), fill_nodata=True,
                         window_size=80, buffer=2, residual_correction=True, source_output=None,
                         remaining_output=None, progress=NULL_PROGRESS):
     """Fill the target's masked and missing pixels from several replacements, each used only where it is clear.
@@ -88,8 +152,9 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
     input_mask, replacement_masks : str or None, list of (str or None)
         Masks (non-zero and not nodata = cloudy); replacement masks match the replacements by position. A missing
         mask is computed with Generate Cloud Mask when `auto_mask`, keeping `mask_classes` (1 cloud, 2 shadow).
-    order : {"given", "nearest"}
-        The given order, or the nearest acquisition date to the target's first.
+    order : {"similar", "nearest", "given"}
+        Most similar first (the dates that agree best with the target where both are clear, see
+        similarity_order), the nearest acquisition date first, or the given order.
     mask_options : dict
         Options of plan_cloud_mask for computed masks (level, scale, offset, model, resolution_m, ...).
     fill_nodata : bool
@@ -117,8 +182,9 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
     if not auto_mask and input_mask is None and not fill_nodata:
         raise InputError("Nothing to fill: give INPUT_MASK, or turn AUTO_MASK on.")
     idx = order_sources(input_path, replacements, order, progress.log)
-    progress.log("order used: " + ", ".join(f"{k}: {os.path.basename(replacements[i])}"
-                                            for k, i in enumerate(idx, start=1)))
+    if str(order).lower() not in ("similar", "0"):
+        progress.log("order used: " + ", ".join(f"{k}: {os.path.basename(replacements[i])}"
+                                                for k, i in enumerate(idx, start=1)))
     check_plan(FillPlan(input_path=str(input_path), output=str(output_path), mask=input_mask, fill_nodata=True,
                         sources=[Source(replacements[i], masks[i]) for i in idx], window_size=window_size,
                         buffer=buffer, source_output=source_output, remaining_output=remaining_output,
@@ -146,8 +212,20 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
             path = given or computed.get((replacements[i], f"replacement {k}"))
             return Source(replacements[i], path, 1, None if given else tuple(mask_classes), "replacement")
 
-        plan = FillPlan(input_path=str(input_path), sources=[source(k, i) for k, i in enumerate(idx, start=1)],
-                        output=str(output_path), mask=input_mask or computed.get((input_path, "input")),
+        sources = [source(k, i) for k, i in enumerate(idx, start=1)]
+        target_mask = input_mask or computed.get((input_path, "input"))
+        if str(order).lower() in ("similar", "0"):
+            ranked, scores = similarity_order(input_path, (target_mask, None if input_mask else tuple(mask_classes)),
+                                              sources, buffer, progress)
+            progress.log("agreement with the input where both are clear (RMSE of a global regression, lower is "
+                         "better): " + ", ".join(f"{os.path.basename(sources[j].path)} {scores[j]:.4g}"
+                                                 for j in ranked))
+            idx, sources = [idx[j] for j in ranked], [sources[j] for j in ranked]
+            progress.log("order used (most similar first): " + ", ".join(
+                f"{k}: {os.path.basename(replacements[i])}" for k, i in enumerate(idx, start=1)))
+
+        plan = FillPlan(input_path=str(input_path), sources=sources,
+                        output=str(output_path), mask=target_mask,
                         mask_classes=None if input_mask else tuple(mask_classes), fill_nodata=fill_nodata,
                         window_size=window_size, buffer=buffer, residual_correction=residual_correction,
                         source_output=source_output, remaining_output=remaining_output)

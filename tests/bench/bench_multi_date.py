@@ -4,7 +4,9 @@ several partly cloudy dates, scored inside the cut against the untouched target.
 Three methods, all computed in the same run on the same cut target:
 (a) single-date SLRA (run_slra, default parameters) from the nearest date that is clear over at least part of the cut
     (pixels it cannot fill stay nodata);
-(b) run_multi_date_fill with order="nearest" over all replacement dates, each used only where it is clear;
+(b) run_multi_date_fill with its defaults (order="similar": the dates that agree best with the target where both are
+    clear first) over all replacement dates, each used only where it is clear; (b2), for comparison, the same with
+    order="nearest";
 (c) a per-pixel median composite of the clear pixels of all replacement dates (no radiometric adjustment).
 Set 1 (Sentinel-2 T37MEM, 21 dates): the replacements' clouds are their 0 pixels (nodata, set by the source's cloud
 mask), so no masks are passed (auto_mask=False). Set 7 (Landsat P035R032): each replacement's Fmask cloud + shadow
@@ -140,16 +142,15 @@ def run_case(work, target, cut, reps, clear, nodata, window, rep_masks=None):
     masks = [str(m) for m in rep_masks] if rep_masks else None
     t0 = time.perf_counter()
     summary = run_multi_date_fill(cut_target, reps, work / "b_multi.tif", input_mask=str(cut_mask),
-                                  replacement_masks=masks, order="nearest", auto_mask=False, window_size=window,
+                                  replacement_masks=masks, auto_mask=False, window_size=window,
                                   buffer=BUFFER, source_output=work / "b_source.tif")
     tb = time.perf_counter() - t0
-    # (b2), not part of the goal: the same fill with the dates in order of agreement with the target outside the cut
+    # (b2), for comparison: the same fill, nearest date first
+    run_multi_date_fill(cut_target, reps, work / "b2_agreement.tif", input_mask=str(cut_mask),
+                        replacement_masks=masks, order="nearest", auto_mask=False, window_size=window, buffer=BUFFER)
     known = ~cut & (arr != nodata).all(axis=0)
     agree = [agreement(truth, read(p).astype(float), known & c) for p, c in zip(reps, clear)]
     best = sorted(range(len(reps)), key=lambda i: (agree[i], i))
-    run_multi_date_fill(cut_target, [reps[i] for i in best], work / "b2_agreement.tif", input_mask=str(cut_mask),
-                        replacement_masks=[masks[i] for i in best] if masks else None, order="given",
-                        auto_mask=False, window_size=window, buffer=BUFFER)
     est = {"a": read(work / "a_single.tif").astype(float), "b": read(work / "b_multi.tif").astype(float),
            "c": median_composite(reps, clear), "b2": read(work / "b2_agreement.tif").astype(float)}
     filled = {k: (e != nodata).all(axis=0) & cut for k, e in est.items() if k != "c"}
@@ -179,7 +180,7 @@ def goal(r):
 def table(title, rows):
     print("| target | cut shape of | cut px | clear in >= 1 date | (a) from | filled (a) / (b) / (c) | scored px "
           "(filled by all) | RMSE (a) | RMSE (b) | RMSE (c) | own RMSE (a) / (b) / (c) | time (a) / (b) s | goal | "
-          "extra: RMSE (b2) |")
+          "RMSE (b2) nearest first |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     met = 0
     for (target, shape), r in rows.items():
@@ -192,15 +193,14 @@ def table(title, rows):
               f"{r['own']['c']:.2f} | {r['time'][0]:.2f} / {r['time'][1]:.2f} | {text} | {r['rmse']['b2']:.2f} |")
     mean = {k: np.mean([r["rmse"][k] for r in rows.values()]) for k in ("a", "b", "c", "b2")}
     print(f"| **mean** | | | | | | | {mean['a']:.2f} | {mean['b']:.2f} | {mean['c']:.2f} | | | | {mean['b2']:.2f} |")
-    print("\nDates (b) filled from, nearest first (pixels each filled, incl. the 2 px buffer around the cut; dates "
-          "that filled nothing left out), and the 4 dates that agree best with the target outside the cut (regression "
-          "RMSE), the first ones (b2) uses:")
+    print("\nDates (b) filled from, in the order used (pixels each filled, incl. the 2 px buffer around the cut; "
+          "dates that filled nothing left out), and, as a check computed here, the 4 dates whose global regression "
+          "onto the target outside the cut leaves the lowest RMSE:")
     for (target, shape), r in rows.items():
         print(f"- {target}, cut {shape}: (b) {r['used']}; best agreement: {r['agreement']}")
     same = sum(r["same_ab"] for r in rows.values())
-    print(f"\n(a) and (b) are identical on the scored pixels in {same} of {len(rows)} cases: (b)'s first pass is the "
-          f"same single-date fill from (a)'s date, so on (a)'s pixels (b) cannot beat (a); (b) differs only on the "
-          f"pixels (a) leaves empty (own RMSE).")
+    print(f"\n(a) and (b) are identical on the scored pixels in {same} of {len(rows)} cases (when (b)'s first date "
+          f"is (a)'s, its first pass is the same single-date fill).")
     print(f"\nGoal ({title}): (b) fills 100 % of the cut pixels where any replacement is clear, and its RMSE is below "
           f"both (a) and (c) on the pixels all methods filled: {'met' if met == len(rows) else 'not met'} "
           f"({met} of {len(rows)} cases; 100 % filled where a date is clear: "
@@ -272,11 +272,10 @@ def main():
     print("# Multi-Date Cloud Fill on real time series: a clear target with a real cloud shape cut in, scored inside "
           "the cut against the untouched target\n")
     print("(a) single-date SLRA (run_slra, default parameters) from the nearest date that is clear over part of the "
-          "cut; the cut pixels it cannot fill stay nodata. (b) run_multi_date_fill, order='nearest', all "
-          "replacements. (c) per-pixel median composite of the clear pixels of all replacements (no radiometric "
-          "adjustment). Extra, not part of the goal: (b2) run_multi_date_fill, order='given', with the replacements "
-          "sorted by their agreement with the target outside the cut (mean over bands of the RMSE of a global "
-          "linear regression date -> target over the pixels clear in both; no truth from inside the cut). Filled: "
+          "cut; the cut pixels it cannot fill stay nodata. (b) run_multi_date_fill with its defaults (order "
+          "'similar': the dates that agree best with the target where both are clear first), all replacements. (c) "
+          "per-pixel median composite of the clear pixels of all replacements (no radiometric adjustment). For "
+          "comparison, not part of the goal: (b2) run_multi_date_fill, order='nearest'. Filled: "
           "share of the cut filled in all bands. RMSE (a), (b), (c), (b2): mean over bands of the per-band RMSE on "
           "the cut pixels filled by all four (scored px); own RMSE: each method on all cut pixels it filled.\n")
     if OUT.exists():

@@ -45,7 +45,7 @@ def test_fills_from_the_first_clear_date_then_the_next(stack, tmp_path):
     s = run_multi_date_fill(stack["t"], [stack["r1"], stack["r2"]], tmp_path / "o.tif", input_mask=stack["tm"],
                             replacement_masks=[stack["r1m"], None], auto_mask=False, window_size=20, buffer=0,
                             source_output=tmp_path / "s.tif", remaining_output=tmp_path / "rem.tif",
-                            progress=Progress(on_log=logs.append))
+                            order="given", progress=Progress(on_log=logs.append))
     src = read(tmp_path / "s.tif")
     assert (src[10:30, 20:30] == 1).all() and (src[10:30, 10:20] == 2).all()
     assert (src[:10] == 0).all() and (src[30:] == 0).all()
@@ -70,7 +70,8 @@ def test_masked_replacement_pixels_never_reach_the_output_or_the_statistics(stac
         bad[:, :, :20] = junk  # only where replacement 1 is masked
         path = write_raster(tmp_path / f"bad{k}.tif", bad)
         run_multi_date_fill(stack["t"], [path, stack["r2"]], tmp_path / f"o{k}.tif", input_mask=stack["tm"],
-                            replacement_masks=[stack["r1m"], None], auto_mask=False, window_size=20, buffer=0)
+                            replacement_masks=[stack["r1m"], None], auto_mask=False, window_size=20, buffer=0,
+                            order="given")
         outs.append(read(tmp_path / f"o{k}.tif"))
     assert np.array_equal(outs[0], outs[1])
     assert outs[0].max() < 5000
@@ -122,3 +123,15 @@ def test_bad_input_is_refused_without_output(stack, tmp_path, case, message):
     with pytest.raises(InputError, match=message):
         run_multi_date_fill(stack["t"], reps, tmp_path / "out" / "o.tif", replacement_masks=masks, **kwargs)
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_similar_order_puts_the_date_that_agrees_best_first(stack, tmp_path):
+    rng = np.random.default_rng(5)
+    noisy = write_raster(tmp_path / "noisy.tif", rng.integers(500, 1500, (2, H, W)).astype(np.uint16))
+    logs = []
+    s = run_multi_date_fill(stack["t"], [noisy, stack["r2"]], tmp_path / "o.tif", input_mask=stack["tm"],
+                            auto_mask=False, window_size=20, buffer=0, source_output=tmp_path / "s.tif",
+                            progress=Progress(on_log=logs.append))
+    assert s["order"] == [1, 0]  # r2 (a linear function of the target plus noise) before pure noise
+    assert (read(tmp_path / "s.tif")[10:30, 10:30] == 1).all()  # all filled from the first in that order
+    assert any("most similar first" in line for line in logs)
