@@ -4,16 +4,16 @@
    2019-06-15 (clear): Generate Cloud Mask -> Reclassify Cloud Types -> SLRA step by step, then the shipped model
    cloudremoval:removeclouds in one call, which must give the same image.
 2. T37MEM target 2020-01-01 (59 % masked by the source, nodata 0) filled by Multi-Date Cloud Fill from five partly
-   cloudy dates in the nearest-date order, each used only where it holds data; share filled, source of each pixel.
+   cloudy dates, most similar date first, each used only where it holds data; share filled, source of each pixel.
 3. T33UUU (Sentinel-2 L1C DN, 10 m, thin clouds): Generate Cloud Mask.
 Outputs and PNGs go to build/demo/; the script prints where, and how long each step took.
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,7 @@ def step(env, timings, label, alg, extra=(), **params):
         sys.exit(f"{label} failed (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     timings.append((label, seconds))
     print(f"  {label:<58} {seconds:6.1f} s", flush=True)
+    return proc.stdout
 
 
 def source_colours(path):
@@ -76,14 +77,17 @@ def source_colours(path):
 
 
 def multi_date(env, timings):
-    """Multi-Date Cloud Fill of the real cloudy 2020-01-01 from five partly cloudy dates, nearest date first."""
+    """Multi-Date Cloud Fill of the real cloudy 2020-01-01 from five partly cloudy dates, most similar date first."""
     out = OUT / "multi_date"
     out.mkdir(exist_ok=True)
     reps = [T37 / f"S2_T37MEM_{d}_sref20m.tif" for d in MULTI_DATES]
-    print(f"T37MEM 2020-01-01 filled from {len(reps)} partly cloudy dates (Multi-Date Cloud Fill, nearest first)")
-    step(env, timings, "Multi-Date Cloud Fill (ORDER=nearest, AUTO_MASK=false)", "cloudremoval:multidatecloudfill",
-         [f"REPLACEMENTS={r}" for r in reps], INPUT=CLOUDY, ORDER="nearest", AUTO_MASK="false",
-         OUTPUT=out / "filled.tif", OUTPUT_SOURCE=out / "source.tif")
+    print(f"T37MEM 2020-01-01 filled from {len(reps)} partly cloudy dates (Multi-Date Cloud Fill, default order: "
+          "most similar date first)")
+    log = step(env, timings, "Multi-Date Cloud Fill (AUTO_MASK=false)", "cloudremoval:multidatecloudfill",
+               [f"REPLACEMENTS={r}" for r in reps], INPUT=CLOUDY, AUTO_MASK="false",
+               OUTPUT=out / "filled.tif", OUTPUT_SOURCE=out / "source.tif")
+    used = re.search(r"order used \(most similar first\): (.*)", log)
+    order = re.findall(r"S2_T37MEM_(\d{8})_sref20m", used.group(1)) if used else MULTI_DATES
     missing = np.ones(read(CLOUDY).shape, bool)
     filled = np.ones_like(missing)
     for b in range(1, 11):
@@ -92,12 +96,10 @@ def multi_date(env, timings):
     done = int((missing & filled).sum())
     print(f"  filled {done} of the {int(missing.sum())} pixels the source masked ({100.0 * done / missing.sum():.1f} %)"
           f"; {int((missing & ~filled).sum())} left as nodata (no date held data there)")
-    days = [abs((date(int(d[:4]), int(d[4:6]), int(d[6:])) - date(2020, 1, 1)).days) for d in MULTI_DATES]
-    nearest = [MULTI_DATES[i] for i in sorted(range(len(days)), key=lambda i: (days[i], i))]
     names = {0: "2020-01-01 itself", 255: "still missing",
-             **{k: f"{d[:4]}-{d[4:6]}-{d[6:]}" for k, d in enumerate(nearest, start=1)}}
+             **{k: f"{d[:4]}-{d[4:6]}-{d[6:]}" for k, d in enumerate(order, start=1)}}
     image, counts = source_colours(out / "source.tif")
-    print("  source of each pixel (replacements nearest first): " + ", ".join(
+    print("  source of each pixel (replacements in the order used): " + ", ".join(
         f"{names.get(v, v)} {n} px (RGB {r},{g},{b})" for v, (n, (r, g, b)) in sorted(counts.items())))
     before, stretch = true_colour(CLOUDY, stretch=true_colour(out / "filled.tif")[1])
     after, _ = true_colour(out / "filled.tif", stretch=stretch)
