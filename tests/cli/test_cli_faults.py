@@ -301,3 +301,73 @@ def test_leftovers_of_killed_runs_are_removed_by_the_next_run(qgis_process, work
                          "WINDOW_SIZE=40", f"OUTPUT={out / 'f.tif'}"], extra_env={"TMPDIR": str(scratch)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not stale_out.exists() and not stale_scratch.exists() and alive.exists()
+
+
+def _slra_args(src, mask, output):
+    return ["run", SLRA, "--", f"INPUT={src / CLOUDY}", f"REPLACEMENT={src / CLEAR}", f"MASK={mask}",
+            "WINDOW_SIZE=40", f"OUTPUT={output}"]
+
+
+def test_full_mask_is_refused_and_an_empty_mask_gives_a_copy(qgis_process, work):
+    src, out = work
+    full = write_raster(src / "full.tif", np.ones((140, 169), np.uint8), gt=T37_GT)
+    proc = qgis_process(_slra_args(src, full, out / "f.tif"))
+    assert_clean_failure(proc, "covers every pixel", src, out)
+    empty = write_raster(src / "empty.tif", np.zeros((140, 169), np.uint8), gt=T37_GT)
+    proc = qgis_process(_slra_args(src, empty, out / "f.tif"))
+    assert proc.returncode == 0 and "copy of the input" in proc.stdout
+    assert gdal.Open(str(out / "f.tif")).ReadAsArray().tobytes() == gdal.Open(str(src / CLOUDY)).ReadAsArray().tobytes()
+
+
+def test_nan_input_is_filled_and_kept_outside_the_mask(qgis_process, work):
+    src, out = work
+    arr = gdal.Open(str(src / CLEAR)).ReadAsArray().astype(np.float32)
+    arr[:, :10, :10] = np.nan
+    nan = write_raster(src / "nan.tif", arr, gt=T37_GT)
+    rep = write_raster(src / "rep.tif", arr * 1.1 + 3, gt=T37_GT)
+    m = np.zeros((140, 169), np.uint8)
+    m[50:70, 50:70] = 1
+    mask = write_raster(src / "m.tif", m, gt=T37_GT)
+    proc = qgis_process(["run", SLRA, "--", f"INPUT={nan}", f"REPLACEMENT={rep}", f"MASK={mask}", "WINDOW_SIZE=40",
+                         f"OUTPUT={out / 'f.tif'}"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = gdal.Open(str(out / "f.tif")).ReadAsArray()
+    assert np.isnan(got[:, :10, :10]).all() and np.isfinite(got[:, 48:72, 48:72]).all()
+
+
+@pytest.mark.parametrize("how", ["relative", "symlink"])
+def test_output_equal_to_the_input_by_another_name_is_refused(qgis_process, work, how):
+    src, out = work
+    before = file_digests(src)
+    if how == "symlink":
+        (out / "link.tif").symlink_to(src / CLOUDY)
+        target = out / "link.tif"
+    else:
+        target = out / ".." / "in" / CLOUDY
+    proc = qgis_process(_slra_args(src, src / CLOUDY, target))
+    assert_clean_failure(proc, "would overwrite", src, out)
+    assert unchanged(before, src)
+
+
+def test_non_ascii_paths(qgis_process, work):
+    src, out = work
+    folder = out / "Wolken_ñ_雲"
+    folder.mkdir()
+    shutil.copy(src / CLOUDY, folder / "trübe.tif")
+    proc = qgis_process(["run", SLRA, "--", f"INPUT={folder / 'trübe.tif'}", f"REPLACEMENT={src / CLEAR}",
+                         f"MASK={folder / 'trübe.tif'}", "WINDOW_SIZE=40", f"OUTPUT={folder / 'gefüllt.tif'}"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert gdal.Open(str(folder / "gefüllt.tif")).RasterCount == 10 and leftovers(folder) == []
+
+
+def test_concurrent_runs_into_one_folder_agree(qgis_process, work):
+    src, out = work
+    mask = write_raster(src / "m.tif", (np.arange(140 * 169).reshape(140, 169) % 7 == 0).astype(np.uint8),
+                        gt=T37_GT)
+    procs = [qgis_process.popen(_slra_args(src, mask, out / f"f{i}.tif")) for i in range(3)]
+    for p in procs:
+        p.communicate(timeout=300)
+        assert p.returncode == 0
+    first = gdal.Open(str(out / "f0.tif")).ReadAsArray().tobytes()
+    assert all(gdal.Open(str(out / f"f{i}.tif")).ReadAsArray().tobytes() == first for i in (1, 2))
+    assert leftovers(out) == []
