@@ -86,15 +86,15 @@ package:
 
 ## bench: performance tables (no timed assertions in tests)
 bench: setup
-	$(PY) tests/bench/bench_reclassify.py
-	$(PY) tests/bench/bench_cloud_mask.py --threads 2
-	$(PY) tests/bench/bench_slra.py
-	$(PY) tests/bench/bench_multi_date.py
+	$(PY) tools/bench/bench_reclassify.py
+	$(PY) tools/bench/bench_cloud_mask.py --threads 2
+	$(PY) tools/bench/bench_slra.py
+	$(PY) tools/bench/bench_multi_date.py
 
 ## demo: run the workflow on the bundled sample data through qgis_process
 demo: setup
-	$(PY) tests/demo/run_demo.py
-	$(PY) tests/demo/cloud_mask_quicklook.py
+	$(PY) tools/demo/run_demo.py
+	$(PY) tools/demo/cloud_mask_quicklook.py
 
 ## screenshots: each algorithm's Processing dialog, captured headless, in build/screenshots
 screenshots: setup

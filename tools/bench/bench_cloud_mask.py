@@ -2,7 +2,7 @@
 end (time, peak RSS), accuracy (Cohen's kappa against labels, agreement with ukis-csmask) and the processing
 resolution trade-off. Every case runs in its own process so peak RSS is per case. Prints tables; asserts nothing.
 
-    /usr/bin/python3 tests/bench/bench_cloud_mask.py [--threads 2] [--quick]
+    /usr/bin/python3 tools/bench/bench_cloud_mask.py [--threads 2] [--quick]
 """
 
 import argparse

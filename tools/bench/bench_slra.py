@@ -10,8 +10,8 @@ All data are read from tests/data/ only.
 BUFFER: the default is chosen from the residual profile just outside real cloud masks (how far the clouds the mask
 missed reach) and from its cost on simulated fills. Speed: synthetic uint16 rasters, each run in a fresh process.
 
-    /usr/bin/python3 tests/bench/bench_slra.py            # accuracy tables, large gap, 1024^2 and 4096^2 speed
-    /usr/bin/python3 tests/bench/bench_slra.py --full     # also the full 10980 x 10980 x 4 case (minutes)
+    /usr/bin/python3 tools/bench/bench_slra.py            # accuracy tables, large gap, 1024^2 and 4096^2 speed
+    /usr/bin/python3 tools/bench/bench_slra.py --full     # also the full 10980 x 10980 x 4 case (minutes)
 """
 
 import json

@@ -1,7 +1,7 @@
 """Demo of Generate Cloud Mask: runs it through qgis_process on the real Sentinel-2 L1C stacks (automatic band
 mapping) and writes quicklook PNGs, true colour beside the same image with the mask laid over it.
 
-    /usr/bin/python3 tests/demo/cloud_mask_quicklook.py [OUT_DIR]      (default build/demo/cloud_mask)
+    /usr/bin/python3 tools/demo/cloud_mask_quicklook.py [OUT_DIR]      (default build/demo/cloud_mask)
 """
 
 import json

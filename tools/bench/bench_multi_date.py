@@ -13,7 +13,7 @@ mask), so no masks are passed (auto_mask=False). Set 7 (Landsat P035R032): each 
 (codes 2, 4) is written as a 0/1 mask GeoTIFF and passed as replacement_masks. All data are read from tests/data/ only;
 temporary files go to build/bench/multi_date/ (recreated on each run).
 
-    /usr/bin/python3 tests/bench/bench_multi_date.py
+    /usr/bin/python3 tools/bench/bench_multi_date.py
 """
 
 import datetime as dt
