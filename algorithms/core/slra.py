@@ -269,21 +269,14 @@ def correct_residuals(plan, target, rep, tvalid, rvalid, half, values, status, m
     Li, Z., Shen, H., Cheng, Q., Li, W., Zhang, L. (2019). Thick cloud removal in high-resolution satellite
     images using stepwise radiometric adjustment and residual correction. Remote Sensing 11(16), 1925.
     """
-    from .membrane import bounded_membrane_correction
+    from .membrane import membrane_at
 
     good = (status != NO_REPLACEMENT) & (status != NO_STATS)
     if not good.any():
         return values
-    domain = np.zeros(plan.shape, bool)
-    domain[plan.rows[good], plan.cols[good]] = True
     by, bx, bv = boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common)
-    ys, xs, corr = bounded_membrane_correction(domain, by, bx, bv)
-    del domain
-    field = np.zeros(plan.shape, np.float32)
-    field[ys, xs] = corr
-    del ys, xs, corr
-    out = values + field[plan.rows, plan.cols]
-    out[~good] = values[~good]
+    out = values.copy()
+    out[good] += membrane_at(plan.rows[good], plan.cols[good], by, bx, bv)
     return out
 
 

