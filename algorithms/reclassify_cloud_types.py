@@ -1,7 +1,6 @@
 """Reclassify Cloud Types: map chosen classes of a cloud mask to 1 and everything else to 0 (ArcGIS-style)."""
 
 from qgis.core import (
-    QgsProcessingException,
     QgsProcessingParameterBand,
     QgsProcessingParameterMatrix,
     QgsProcessingParameterNumber,
@@ -11,9 +10,8 @@ from qgis.core import (
 )
 
 from .base import CloudRemovalAlgorithm
-from .core.raster_io import same_path
 from .core.reclassify import reclassify_raster
-from .core.remap import Remap, parse_remap, table_to_entries
+from .core.remap import remap_from
 from .parameters import NameOrIndexEnum
 
 
@@ -85,23 +83,11 @@ class ReclassifyCloudTypes(CloudRemovalAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
         source = self.raster_source(parameters, self.INPUT, context)
         band = self.parameterAsInt(parameters, self.BAND, context) if parameters.get(self.BAND) else 1
-        table = self.run_core(table_to_entries, self.parameterAsMatrix(parameters, self.TABLE, context))
-        text = self.parameterAsString(parameters, self.REMAP, context)
         missing = NameOrIndexEnum.value_name(parameters.get(self.MISSING_VALUES), self.MISSING_OPTIONS, "DATA")
+        remap, used = self.run_core(remap_from, self.parameterAsString(parameters, self.REMAP, context),
+                                    self.parameterAsMatrix(parameters, self.TABLE, context), missing == "DATA")
+        feedback.pushInfo(self.tr("Using {}.").format(used))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        if same_path(source, output):
-            raise QgsProcessingException(self.tr("The output would overwrite the input '{}'; choose another "
-                                                 "output file.").format(source))
-        if table:
-            entries = table
-            feedback.pushInfo(self.tr("Using the reclassification table ({} rows); the remap string is "
-                                      "ignored.").format(len(entries)))
-        else:
-            if not text.strip():
-                raise QgsProcessingException(self.tr("Give a remap string such as '1 1;2 1;3 1' or fill the "
-                                                     "reclassification table."))
-            entries = self.run_core(parse_remap, text)
-        remap = Remap(tuple(entries), keep_missing=(missing.upper() == "DATA"))
         summary = self.run_core(
             reclassify_raster, source, band, remap, output,
             grow=self.parameterAsInt(parameters, self.GROW, context),

@@ -143,3 +143,14 @@ class Remap:
         values = np.arange(info.min, info.max + 1, dtype=np.int64).reshape(1, -1)
         is_nodata = (values == in_nodata) if in_nodata is not None else np.zeros(values.shape, bool)
         return self.apply(values, is_nodata, out_dtype, out_nodata).ravel(), int(info.min)
+
+
+def remap_from(text, table=None, keep_missing=True):
+    """The Remap of the Reclassify parameters: the table's rows when it has any (they win over the string), else
+    the remap string. Returns (Remap, which one was used, for the log)."""
+    entries = table_to_entries(table)
+    if entries:
+        return Remap(tuple(entries), keep_missing=keep_missing), f"the reclassification table ({len(entries)} rows)"
+    if not (text or "").strip():
+        raise InputError("Give a remap string such as '1 1;2 1;3 1' or fill the reclassification table.")
+    return Remap(tuple(parse_remap(text)), keep_missing=keep_missing), "the remap string"

@@ -116,3 +116,14 @@ def test_output_type(text, keep, in_dtype, in_nd, expected):
         assert math.isnan(nodata)
     else:
         assert nodata == expected[1]
+
+
+def test_table_wins_over_the_remap_string_and_an_empty_pair_is_refused():
+    from cloud_removal.algorithms.core.remap import remap_from
+
+    remap, used = remap_from("1 1;2 1", ["0", "0", "5", "1", "2", "1"])
+    assert "table (2 rows)" in used and len(remap.entries) == 2 and remap.entries[0].new == 5
+    remap, used = remap_from("1 1;2 1", [])
+    assert used == "the remap string" and len(remap.entries) == 2
+    with pytest.raises(InputError, match="Give a remap string"):
+        remap_from("  ", None)
