@@ -69,6 +69,17 @@ class ShippedModel(QgsProcessingModelAlgorithm):
     def displayName(self):  # noqa: N802 (QGIS API name)
         return self._display_name
 
+    def group(self):
+        return CloudRemovalAlgorithm.group(self)
+
+    def groupId(self):  # noqa: N802 (QGIS API name)
+        """The algorithms' group id: a .model3 keeps its group's name as its id, which would show a second group
+        of the same name in the Toolbox."""
+        return CloudRemovalAlgorithm.groupId(self)
+
+    def tr(self, string):
+        return CloudRemovalAlgorithm.tr(self, string)
+
     def createInstance(self):  # noqa: N802 (QGIS API name)
         return ShippedModel(self._path, self._name, self._display_name, self._check)
 

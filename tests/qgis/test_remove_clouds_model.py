@@ -92,3 +92,12 @@ def test_model_file_is_what_the_builder_makes_and_round_trips(qgis_app, tmp_path
     assert reopened.fromFile(str(saved)) and reopened.toVariant() == shipped.toVariant()
     positions = [c.position() for c in shipped.childAlgorithms().values()]
     assert len({(p.x(), p.y()) for p in positions}) == 3 and all(p.x() > 0 and p.y() > 0 for p in positions)
+
+
+def test_one_group_in_the_toolbox(qgis_app):
+    from qgis.core import QgsApplication
+
+    provider = QgsApplication.processingRegistry().providerById("cloudremoval")
+    groups = {(a.group(), a.groupId()) for a in provider.algorithms()}
+    assert groups == {("Cloud removal", "cloudremoval")}
+    assert "cloudremoval:removeclouds" in [a.id() for a in provider.algorithms()]
