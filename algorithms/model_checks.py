@@ -55,4 +55,5 @@ def check_remove_clouds(model, parameters, context, outputs):
     # the mask step's own plan: band mapping, model card and weights, scale; it writes nothing
     plan_cloud_mask(cloudy, named.get("cloud classes output") or "check.tif", level=level,
                     scale=_number(model, parameters, "reflectance_scale", context),
+                    offset=_number(model, parameters, "reflectance_offset", context),
                     resolution_m=GenerateCloudMask.DEFAULT_RESOLUTION)

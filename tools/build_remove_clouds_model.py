@@ -86,7 +86,10 @@ def build():
         "replacement_image": "Image of another date with the same bands, ideally clear where the first is cloudy. "
                              "It is aligned to the cloudy image's grid if needed.",
         "product_level": "L1C (top of atmosphere) or L2A (surface reflectance): picks the cloud model.",
-        "reflectance_scale": "Reflectance = DN x scale. Empty: 0.0001 for integer images, 1 for float images.",
+        "reflectance_scale": "Reflectance = DN x scale + offset. Empty: the bands' own scale metadata, else 0.0001 for "
+                             "integer images and 1 for float images.",
+        "reflectance_offset": "Reflectance offset. Sentinel-2 products of processing baseline 04.00 and later (from 25 "
+                              "January 2022) need -0.1 on the raw DN. Empty: the bands' own offset metadata, else 0.",
         "classes_to_remove": "Clouds only, or clouds and their shadows.",
         "fill_nodata": "Also fill the cloudy image's nodata pixels (e.g. clouds already masked out by the data "
                        "provider) from the replacement image.",
@@ -102,6 +105,9 @@ def build():
                                                 defaultValue=False)
     scale = QgsProcessingParameterNumber("reflectance_scale", "Reflectance scale (empty: automatic)",
                                          QgsProcessingParameterNumber.Double, None, optional=True)
+    offset = QgsProcessingParameterNumber("reflectance_offset", "Reflectance offset (-0.1 for Sentinel-2 baseline "
+                                          "04.00+; empty: automatic)", QgsProcessingParameterNumber.Double, None,
+                                          optional=True)
     window = QgsProcessingParameterNumber("window_size", "Size of window (pixels, multiple of 20)",
                                           QgsProcessingParameterNumber.Integer, 80, minValue=20, maxValue=2000)
     from cloud_removal.algorithms.core.slra_raster import DEFAULT_BUFFER, MAX_BUFFER
@@ -110,11 +116,11 @@ def build():
                                           DEFAULT_BUFFER, minValue=0, maxValue=MAX_BUFFER)
     for i, p in enumerate([QgsProcessingParameterRasterLayer("cloudy_image", "Cloudy image"),
                            QgsProcessingParameterRasterLayer("replacement_image", "Replacement image"),
-                           level, scale, classes, fill_nodata, window, buffer]):
-        add_input(model, p, 120 + 200 * (i % 4), 40 + 70 * (i // 4))
+                           level, scale, offset, classes, fill_nodata, window, buffer]):
+        add_input(model, p, 120 + 200 * (i % 5), 40 + 70 * (i // 5))
     child(model, "mask", "cloudremoval:generatecloudmask", "Generate Cloud Mask", 220, 260,
           {"INPUT": param("cloudy_image"), "PRODUCT_LEVEL": param("product_level"),
-           "SCALE": param("reflectance_scale")},
+           "SCALE": param("reflectance_scale"), "OFFSET": param("reflectance_offset")},
           {"OUTPUT": ("cloud_classes", "Cloud classes", 470, 260, False)})
     child(model, "reclassify", "cloudremoval:reclassifycloudtypes", "Reclassify Cloud Types", 220, 380,
           {"INPUT": output("mask", "OUTPUT"),

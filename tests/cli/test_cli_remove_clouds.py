@@ -42,3 +42,11 @@ def test_mismatched_replacement_gives_rc1_the_step_message_and_no_output(qgis_pr
     assert proc.returncode == 1
     assert "band" in (proc.stdout + proc.stderr).lower()
     assert sorted(tmp_path.glob("*.tif")) == []
+
+
+def test_model_passes_the_reflectance_offset_to_the_mask(qgis_process, data_dir, tmp_path):
+    params = args(data_dir, tmp_path)
+    params["reflectance_offset"] = -0.01
+    proc, _ = qgis_process.run_json("cloudremoval:removeclouds", params)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert float(gdal.Open(str(tmp_path / "classes.tif")).GetMetadataItem("OFFSET")) == -0.01
