@@ -27,8 +27,8 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
     PRODUCT_LEVEL = "PRODUCT_LEVEL"
     BAND_PARAMS = (("blue", "BLUE_BAND", "Blue band (B02)"), ("green", "GREEN_BAND", "Green band (B03)"),
                    ("red", "RED_BAND", "Red band (B04)"), ("nir", "NIR_BAND", "NIR band (B08)"),
-                   ("swir16", "SWIR16_BAND", "SWIR 1.6 µm band (B11, optional)"),
-                   ("swir22", "SWIR22_BAND", "SWIR 2.2 µm band (B12, optional)"))
+                   ("swir16", "SWIR16_BAND", "SWIR 1.6 µm band (B11)"),
+                   ("swir22", "SWIR22_BAND", "SWIR 2.2 µm band (B12)"))
     SCALE = "SCALE"
     OFFSET = "OFFSET"
     PROCESSING_RESOLUTION = "PROCESSING_RESOLUTION"
@@ -72,9 +72,9 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
             "(changes lie on cloud borders and in haze); 30 m lost accuracy there. Inputs at 20 m or coarser and "
             "inputs without a georeference run at their own resolution.</p>"
             "<p><b>Model</b> (optional): a model card (.json), an ONNX file with a card beside it, or a card id. "
-            "Empty: the shipped ukis-csmask model for the product level and the mapped bands. Models come from "
-            "<code>make models</code> or an installed <code>ukis-csmask</code> package; the sha256 in the card is "
-            "checked.</p>"
+            "Empty: the shipped ukis-csmask model for the product level and the mapped bands. Its weights come "
+            "from the <code>ukis-csmask</code> package installed for QGIS's Python (<code>pip install "
+            "ukis-csmask==1.0.0</code>); the sha256 in the card is checked.</p>"
             "<p><b>Nodata</b>: pixels that hold a band's declared nodata, all-zero pixels and non-finite values "
             "become 255 in the outputs.</p>"
             "<p><b>Cloud mask</b>: uint8 classes with colour table and class names, nodata 255. <b>Cloud "

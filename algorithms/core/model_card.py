@@ -213,7 +213,8 @@ def verify_onnx(card):
     """Raise InputError unless the card's ONNX file exists and matches its sha256; returns the path."""
     if not card.onnx_path:
         where = ", ".join(onnx_search_dirs(card))
-        hint = ("Run `make models` in the plugin folder, or `pip install ukis-csmask==1.0.0` for QGIS's Python."
+        hint = ("Install the package that carries it for QGIS's Python: `python3 -m pip install ukis-csmask==1.0.0` "
+                "(from a source checkout, `make models` puts it in models/ukis_csmask/)."
                 if card.source.get("package") else "Put the ONNX file beside the card.")
         raise InputError(f"The ONNX file '{card.onnx}' of model '{card.id}' was not found (looked in {where}). {hint}")
     digest = file_sha256(card.onnx_path)

@@ -47,7 +47,8 @@ class OnnxModel:
             self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime raises its own exception types
             raise InputError(f"onnxruntime cannot load the model '{path}': {str(err).splitlines()[0][:300]}. "
-                             "Check that it is an ONNX file and not damaged (re-run `make models`).") from None
+                             "Check that it is an ONNX file and not damaged (reinstall the package that carries "
+                             "it).") from None
         self.card = card
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         names = [i.name for i in inputs]
