@@ -14,17 +14,16 @@ import numpy as np
 from scipy import ndimage
 
 from . import slra
+from .fill_merge import merge
 from .fill_plan import open_plan
 from .fill_store import Region, Scratch, to_dtype, valid_pixels, work_dtype
 from .progress import Cancelled, InputError, Progress
-from .raster_io import DEFAULT_BLOCK_PIXELS, Window, block_windows, read_large, read_window
-from .raster_writer import TILE, commit_together, writer_like
+from .raster_io import DEFAULT_BLOCK_PIXELS, Window, read_large
 
 CELL = 16        # side of the coarse cells used to group the fill region
 PLAN_TILE = 128  # tile of the per-ring statistics (see slra.RingPlan)
 MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
-SOURCE_NODATA = 255
 STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK),
                ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS))
 
@@ -164,6 +163,87 @@ def _wait_one(pending, store, progress, done):
             return
 
 
+class FillRun:
+    """One run of a FillPlan: the opened inputs, the region, the scratch store and the summary the passes share."""
+
+    def __init__(self, plan, progress, block_pixels=DEFAULT_BLOCK_PIXELS):
+        self.plan, self.progress, self.block_pixels = plan, progress, block_pixels
+        self.inputs = open_plan(plan, progress)
+        self.region = Region(self.inputs.mask, self.inputs.src, self.inputs.nodata, plan.fill_nodata)
+        self.margin = (int(plan.window_size) // 2) * slra.WIDEN[-1]
+        self.scratch = None
+        self.summary = {"fill_pixels": 0, "groups": 0, "filled": 0, "per_pass": [], "remaining": 0}
+        self.summary.update({key: 0 for key, _ in STATUS_KEYS})
+
+    def run(self, on_pass=None, require_fill=False):
+        """Find the region, fill pass by pass, merge; returns the summary."""
+        src, plan, summary = self.inputs.src, self.plan, self.summary
+        width, height = src.RasterXSize, src.RasterYSize
+        mask = self.region.mask
+        if mask is not None:
+            mask.covered = 0
+        n_fill, labels, groups = find_groups(self.region, self.margin, self.progress.sub(0.0, 0.05), self.block_pixels)
+        _coverage_warning(self.region, width * height, self.progress)
+        if mask is not None:
+            mask.covered = None
+        if n_fill == width * height:
+            raise InputError("The region to fill (the mask grown by BUFFER) covers every pixel of the input: there is "
+                             "no clear pixel to estimate the adjustment from. Use a mask with clear pixels, or a "
+                             "smaller BUFFER.")
+        summary.update(fill_pixels=n_fill, groups=len(groups), remaining=n_fill)
+        if n_fill == 0:
+            self.progress.log("Warning: the mask marks no pixel to fill; the output is a copy of the input.")
+        self.scratch = Scratch(width, height, src.RasterCount, self.inputs.dtype) if n_fill else None
+        try:
+            self.region.scratch = self.scratch
+            passes = len(plan.sources)
+            for k, replacement in enumerate(self.inputs.replacements, start=1):
+                span = self.progress.sub(0.05 + 0.85 * (k - 1) / passes, 0.05 + 0.85 * k / passes)
+                if summary["remaining"] == 0:
+                    summary["per_pass"].append(0)
+                    continue
+                left = self.fill_pass(k, replacement, span, (labels, groups) if k == 1 else None)
+                summary["per_pass"].append(summary["remaining"] - left)
+                summary["remaining"] = left
+                if on_pass is not None:
+                    on_pass(k, summary["per_pass"][-1])
+            if require_fill and n_fill and summary["remaining"] == n_fill:
+                raise InputError(f"None of the {passes} replacement(s) is clear where the input needs filling "
+                                 f"({n_fill} pixels): they are cloudy (masked) or without data there. Add dates that "
+                                 "are clear over the input's clouds.")
+            merge(self, self.progress.sub(0.9, 1.0))
+        finally:
+            if self.scratch is not None:
+                self.scratch.close()
+        return summary
+
+    def fill_pass(self, k, replacement, progress, first=None):
+        """Fill what is still missing from replacement k; returns the pixels still missing afterwards. `first`: the
+        (labels, groups) already found for pass 1."""
+        region, summary = self.region, self.summary
+        if first is None:
+            _, labels, groups = find_groups(region, self.margin, progress.sub(0.0, 0.1), self.block_pixels)
+        else:
+            labels, groups = first
+        if k == 1:
+            half = int(self.plan.window_size) // 2
+            progress.log(f"Fill region: {summary['fill_pixels']} pixels in {len(groups)} independent group(s); "
+                         f"windows of {2 * half + 1} x {2 * half + 1} pixels, rings {self.plan.ring_width} pixels "
+                         "wide.")
+        if groups:
+            filler = PassFiller(self.plan, self.inputs, region, self.scratch, k, replacement, summary)
+            counts = np.bincount(labels.ravel())
+            weights = np.array([float(counts[lab]) for lab, _ in groups])
+            edges = 0.1 + 0.9 * np.concatenate(([0.0], np.cumsum(weights))) / weights.sum()
+            for i, (lab, box) in enumerate(groups):
+                filler.fill_group(labels, lab, box, progress.sub(edges[i], edges[i + 1]))
+        left = 0
+        rows = max(1, self.block_pixels // max(region.width, 1))
+        for y in range(0, region.height, rows):
+            left += int(np.count_nonzero(region.read(Window(0, y, region.width, min(rows, region.height - y)))))
+        return left
+
+
 def run_fill(plan, progress, block_pixels=DEFAULT_BLOCK_PIXELS, on_pass=None, require_fill=False):
     """Run a FillPlan: check and open everything, fill pass by pass, merge and commit all outputs together.
 
@@ -171,50 +251,7 @@ def run_fill(plan, progress, block_pixels=DEFAULT_BLOCK_PIXELS, on_pass=None, re
     fill a single pixel stops with InputError before writing anything. Returns a summary dict (counts of pixels and of
     pixel-bands by status, pixels filled per pass, pixels left).
     """
-    inputs = open_plan(plan, progress)
-    src = inputs.src
-    width, height, nb = src.RasterXSize, src.RasterYSize, src.RasterCount
-    region = Region(inputs.mask, src, inputs.nodata, plan.fill_nodata)
-    if region.mask is not None:
-        region.mask.covered = 0
-    margin = (int(plan.window_size) // 2) * slra.WIDEN[-1]
-    n_fill, labels, groups = find_groups(region, margin, progress.sub(0.0, 0.05), block_pixels)
-    _coverage_warning(region, width * height, progress)
-    if region.mask is not None:
-        region.mask.covered = None
-    if n_fill == width * height:
-        raise InputError("The region to fill (the mask grown by BUFFER) covers every pixel of the input: there is no "
-                         "clear pixel to estimate the adjustment from. Use a mask with clear pixels, or a smaller "
-                         "BUFFER.")
-    summary = {"fill_pixels": n_fill, "groups": len(groups), "filled": 0, "per_pass": [], "remaining": n_fill}
-    summary.update({key: 0 for key, _ in STATUS_KEYS})
-    if n_fill == 0:
-        progress.log("Warning: the mask marks no pixel to fill; the output is a copy of the input.")
-    scratch = Scratch(width, height, nb, inputs.dtype) if n_fill else None
-    try:
-        region.scratch = scratch
-        passes = len(plan.sources)
-        for k, replacement in enumerate(inputs.replacements, start=1):
-            span = progress.sub(0.05 + 0.85 * (k - 1) / passes, 0.05 + 0.85 * k / passes)
-            if summary["remaining"] == 0:
-                summary["per_pass"].append(0)
-                continue
-            first = (labels, groups) if k == 1 else None
-            left = _fill_pass(plan, inputs, region, scratch, k, replacement, margin, summary, span, block_pixels,
-                              first)
-            summary["per_pass"].append(summary["remaining"] - left)
-            summary["remaining"] = left
-            if on_pass is not None:
-                on_pass(k, summary["per_pass"][-1])
-        if require_fill and n_fill and summary["remaining"] == n_fill:
-            raise InputError(f"None of the {len(plan.sources)} replacement(s) is clear where the input needs filling "
-                             f"({n_fill} pixels): they are cloudy (masked) or without data there. Add dates that are "
-                             "clear over the input's clouds.")
-        _merge(plan, inputs, region, scratch, block_pixels, progress.sub(0.9, 1.0))
-    finally:
-        if scratch is not None:
-            scratch.close()
-    return summary
+    return FillRun(plan, progress, block_pixels).run(on_pass, require_fill)
 
 
 def _coverage_warning(region, total, progress):
@@ -222,85 +259,3 @@ def _coverage_warning(region, total, progress):
     if covered is not None and covered < total:
         progress.log(f"Warning: the mask covers only {100.0 * covered / total:.1f} % of the input (the rest lies "
                      "outside the mask's extent or is nodata in it); pixels it does not cover are not filled.")
-
-
-def _fill_pass(plan, inputs, region, scratch, k, replacement, margin, summary, progress, block_pixels, first=None):
-    """Fill what is still missing from replacement k; returns the pixels still missing afterwards. `first`: the
-    (labels, groups) already found for pass 1."""
-    if first is None:
-        _, labels, groups = find_groups(region, margin, progress.sub(0.0, 0.1), block_pixels)
-    else:
-        labels, groups = first
-    if k == 1:
-        summary["groups"] = len(groups)
-        half = int(plan.window_size) // 2
-        progress.log(f"Fill region: {summary['fill_pixels']} pixels in {len(groups)} independent group(s); windows "
-                     f"of {2 * half + 1} x {2 * half + 1} pixels, rings {plan.ring_width} pixels wide.")
-    if groups:
-        filler = PassFiller(plan, inputs, region, scratch, k, replacement, summary)
-        counts = np.bincount(labels.ravel())
-        weights = np.array([float(counts[lab]) for lab, _ in groups])
-        edges = 0.1 + 0.9 * np.concatenate(([0.0], np.cumsum(weights))) / weights.sum()
-        for i, (lab, box) in enumerate(groups):
-            filler.fill_group(labels, lab, box, progress.sub(edges[i], edges[i + 1]))
-    left = 0
-    rows = max(1, block_pixels // max(region.width, 1))
-    for y in range(0, region.height, rows):
-        left += int(np.count_nonzero(region.read(Window(0, y, region.width, min(rows, region.height - y)))))
-    return left
-
-
-def _merge(plan, inputs, region, scratch, block_pixels, progress):
-    """The input copied bit for bit, block by block, with the filled pixels from the scratch store; pixels of the
-    region no pass filled become nodata (or keep the input's value when it declares none). Writes the source and
-    remaining-pixel rasters when asked; all outputs are committed together."""
-    src, nb = inputs.src, inputs.src.RasterCount
-    out = writer_like(src, plan.output, dtype=inputs.dtype, nodata=inputs.nodata)
-    writers = [out, None, None]
-    try:
-        if plan.source_output:
-            names = ["original"] + [f"replacement {k}" for k in range(1, len(plan.sources) + 1)]
-            colours = {0: (200, 200, 200), **{k: _colour(k) for k in range(1, len(plan.sources) + 1)},
-                       SOURCE_NODATA: (255, 0, 255)}
-            writers[1] = writer_like(src, plan.source_output, bands=1, dtype=np.uint8, nodata=None,
-                                     color_table=colours, category_names=names + [""] * (SOURCE_NODATA - len(names))
-                                     + ["still missing"], band_descriptions=["source of each pixel"])
-        if plan.remaining_output:
-            writers[2] = writer_like(src, plan.remaining_output, bands=1, dtype=np.uint8, nodata=None,
-                                     color_table={0: (200, 200, 200), 1: (255, 0, 255)},
-                                     category_names=["filled or clear", "still missing"],
-                                     band_descriptions=["pixels no date could fill"])
-        wins = list(block_windows(src.RasterXSize, src.RasterYSize, TILE, TILE, block_pixels))
-        for i, win in enumerate(wins):
-            arr = np.stack([read_window(src, b, win) for b in range(1, nb + 1)])
-            source = np.zeros((win.h, win.w), np.uint8)
-            if scratch is not None:
-                vals, flags = scratch.get(win)
-                taken = flags > 0
-                arr[taken] = vals[taken]
-                base = region.base(win)
-                missing = base & ~taken.all(axis=0)
-                for b, nd in enumerate(inputs.nodata):
-                    if nd is not None:
-                        arr[b][base & ~taken[b]] = np.array(nd).astype(arr.dtype)
-                source[base] = np.where(taken.all(axis=0), flags.min(axis=0), SOURCE_NODATA)[base]
-                source[missing] = SOURCE_NODATA
-            out.write(arr, win.x, win.y)
-            if writers[1] is not None:
-                writers[1].write(source, win.x, win.y)
-            if writers[2] is not None:
-                writers[2].write((source == SOURCE_NODATA).astype(np.uint8), win.x, win.y)
-            progress.update((i + 1) / len(wins))
-        commit_together(*writers)
-    except BaseException:
-        for w in writers:
-            if w is not None:
-                w.abort()
-        raise
-
-
-def _colour(k):
-    """A distinct colour per replacement (a fixed qualitative palette, repeated)."""
-    palette = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-               (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
-    return palette[(k - 1) % len(palette)]

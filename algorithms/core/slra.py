@@ -269,7 +269,7 @@ def correct_residuals(plan, target, rep, tvalid, rvalid, half, values, status, m
     Li, Z., Shen, H., Cheng, Q., Li, W., Zhang, L. (2019). Thick cloud removal in high-resolution satellite
     images using stepwise radiometric adjustment and residual correction. Remote Sensing 11(16), 1925.
     """
-    from .membrane import membrane_at
+    from .membrane_bounded import membrane_at
 
     good = (status != NO_REPLACEMENT) & (status != NO_STATS)
     if not good.any():

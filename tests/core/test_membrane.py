@@ -5,7 +5,8 @@ import pytest
 from scipy import ndimage, sparse
 from scipy.sparse import linalg
 
-from cloud_removal.algorithms.core.membrane import bounded_membrane_correction, membrane_correction
+from cloud_removal.algorithms.core.membrane import membrane_correction
+from cloud_removal.algorithms.core.membrane_bounded import bounded_membrane_correction
 
 STEPS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
