@@ -15,7 +15,7 @@ export PYTHONWARNINGS  := ignore::DeprecationWarning
 
 
 .PHONY: screenshots model3
-.PHONY: setup apt pip link check models test test-qgis340 test-core lint package bench demo clean
+.PHONY: setup apt pip link check models test test-qgis340 test-qgis344 debian-root-prereqs test-core lint package bench demo clean
 
 ## setup: install QGIS (Debian apt) and the Python packages, link the plugin; idempotent
 setup: apt pip link check models
@@ -58,13 +58,19 @@ models:
 test: setup
 	$(PY) -m pytest -c tests/pytest.ini tests
 
-## test-qgis340: every test on QGIS 3.40 / Python 3.13 / numpy 2 (Debian 13 root made once under build/trixie
-## by tools/qgis340_root.sh; root or sudo). PYTEST_ARGS="tests/core -x" narrows it.
-test-qgis340:
+## test-qgis340 / test-qgis344: every test on QGIS 3.40 (Debian 13 trixie: Python 3.13, numpy 2) or QGIS 3.44
+## (Debian testing forky), in a root made once under build/<suite> by tools/debian_qgis_root.sh (root or sudo).
+## PYTEST_ARGS="tests/core -x" narrows it.
+test-qgis340: debian-root-prereqs
+	$(SUDO) env QGIS_SUITE=trixie tools/debian_qgis_root.sh $(PYTEST_ARGS)
+
+test-qgis344: debian-root-prereqs
+	$(SUDO) env QGIS_SUITE=forky tools/debian_qgis_root.sh $(PYTEST_ARGS)
+
+debian-root-prereqs:
 	@$(PY) -m pip --version >/dev/null 2>&1 || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  $(SUDO) apt-get install -y -q --no-install-recommends python3-pip; }
 	@$(MAKE) --no-print-directory models
-	$(SUDO) tools/qgis340_root.sh $(PYTEST_ARGS)
 
 test-core: link
 	$(PY) -m pytest -c tests/pytest.ini tests/core
@@ -105,5 +111,6 @@ model3: link
 	$(PY) tools/build_remove_clouds_model.py
 
 clean:
-	@! grep -qs " $(BUILD)/" /proc/mounts || $(SUDO) tools/qgis340_root.sh --unmount
+	@! grep -qs " $(BUILD)/" /proc/mounts || { $(SUDO) env QGIS_SUITE=trixie tools/debian_qgis_root.sh --unmount; \
+	  $(SUDO) env QGIS_SUITE=forky tools/debian_qgis_root.sh --unmount; }
 	rm -rf $(BUILD) dist

@@ -1,7 +1,7 @@
 """Print the versions of the QGIS stack this Python sees, and fail if a part of it cannot be imported.
 
-Run with the Python that QGIS uses (`/usr/bin/python3`), on the host (QGIS 3.22) and inside the trixie root
-(QGIS 3.40) by tools/qgis340_root.sh.
+Run with the Python that QGIS uses (`/usr/bin/python3`), on the host (QGIS 3.22) and inside the trixie and forky roots
+(QGIS 3.40, 3.44) by tools/debian_qgis_root.sh.
 """
 
 import platform

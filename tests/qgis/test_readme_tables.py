@@ -45,9 +45,12 @@ def test_readme_lists_every_parameter_and_its_default(qgis_app, alg_id):
         default = p.defaultValue()
         if default in (None, "") or p.isDestination():
             continue
-        if isinstance(p, QgsProcessingParameterEnum):
-            options = p.options()
-            default = options[int(default)] if str(default).isdigit() else default
+        if p.type() == QgsProcessingParameterEnum.typeName():
+            options = p.toVariantMap()["options"]  # (QGIS 3.44 may hand a model's enum out as its base class)
+            try:  # an index (an int, or a str / float / list holding one, depending on the QGIS version)
+                default = options[int(float(default[0] if isinstance(default, (list, tuple)) else default))]
+            except (TypeError, ValueError):
+                default = str(default)
             words = (default, default.lower(), "clouds and shadows" if "shadow" in default.lower() else default)
         else:
             words = _expected(default)

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# Run the test suite on QGIS 3.40 (Debian 13 "trixie": Python 3.13, numpy 2, GDAL 3.10) from a Debian 12 host.
+# Run the test suite on another Debian release's QGIS from a Debian 12 host: trixie (Debian 13, QGIS 3.40, Python
+# 3.13, numpy 2, GDAL 3.10) by default, forky (Debian testing, QGIS 3.44) with QGIS_SUITE=forky.
 #
-# Builds (once) a minimal trixie root with debootstrap under build/trixie, installs QGIS there from Debian's
+# Builds (once) a minimal root of that release with debootstrap under build/<suite>, installs QGIS there from Debian's
 # packages and the plugin's and tests' pip requirements (onnxruntime, ukis-csmask) from wheels downloaded on the
 # host (pip inside the root may not reach PyPI), copies the project in (.git and models/ included) and runs pytest
 # inside it with chroot; /proc, /sys and /dev/shm are mounted for the run only (--unmount clears leftovers).
 # Needs root (re-runs itself with sudo). Idempotent: a complete root is reused; `--rebuild` starts afresh.
 #
-#   tools/qgis340_root.sh [--rebuild] [--setup-only] [--unmount] [pytest args...]   (default args: tests)
+#   QGIS_SUITE=trixie|forky tools/debian_qgis_root.sh [--rebuild] [--setup-only] [--unmount] [pytest args...]
+#   (default pytest args: tests)
 #
-# Environment: QGIS340_ROOT (default build/trixie), QGIS340_MIRROR (default: the Debian URI of this host's
-# apt sources), QGIS340_SUITE (default trixie).
+# Environment: QGIS_SUITE (default trixie), QGIS_ROOT (default build/<suite>), QGIS_MIRROR (default: the Debian URI
+# of this host's apt sources).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
 
-ROOTFS="${QGIS340_ROOT:-$REPO/build/trixie}"
-SUITE="${QGIS340_SUITE:-trixie}"
+SUITE="${QGIS_SUITE:-${QGIS340_SUITE:-trixie}}"
+ROOTFS="${QGIS_ROOT:-${QGIS340_ROOT:-$REPO/build/$SUITE}}"
 STATE="$ROOTFS/.cloud_removal"        # set-up stage markers
 WORK="/work/project"                  # where the project copy lives inside the root
 # make and git: tests that run `make package` (git archive).
@@ -27,11 +29,11 @@ DEBIAN_PY="numpy scipy pytest"
 # Requirements not installed in the root at all (lint runs on the host only).
 SKIP_REQS="ruff"
 
-log() { printf '[qgis340] %s\n' "$*" >&2; }
+log() { printf '[%s] %s\n' "$SUITE" "$*" >&2; }
 now() { date +%s; }
 
 mirror() {
-    if [ -n "${QGIS340_MIRROR:-}" ]; then echo "$QGIS340_MIRROR"; return; fi
+    if [ -n "${QGIS_MIRROR:-${QGIS340_MIRROR:-}}" ]; then echo "${QGIS_MIRROR:-$QGIS340_MIRROR}"; return; fi
     local uri
     uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk 'tolower($1)=="uris:" {print $2}' \
            | grep -v -- '-security' | head -n1 || true)"
@@ -80,7 +82,10 @@ setup_root() {
         mkdir -p "$(dirname "$ROOTFS")"
         log "debootstrap --variant=minbase $SUITE $ROOTFS $(mirror)"
         t=$(now)
-        debootstrap --variant=minbase "$SUITE" "$ROOTFS" "$(mirror)" >"$ROOTFS.debootstrap.log" 2>&1 \
+        local script=""   # a release newer than this host's debootstrap (forky) is built with the sid script
+        [ -e "/usr/share/debootstrap/scripts/$SUITE" ] || script=/usr/share/debootstrap/scripts/sid
+        # shellcheck disable=SC2086
+        debootstrap --variant=minbase "$SUITE" "$ROOTFS" "$(mirror)" $script >"$ROOTFS.debootstrap.log" 2>&1 \
             || { tail -n 30 "$ROOTFS.debootstrap.log" >&2; exit 1; }
         # A throw-away test root: dpkg need not fsync every file, nor unpack documentation and translations.
         printf '%s\n' force-unsafe-io 'path-exclude=/usr/share/doc/*' 'path-exclude=/usr/share/man/*' \
@@ -90,6 +95,8 @@ setup_root() {
         log "debootstrap: $(( $(now) - t )) s"
     fi
     cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
+    # The package mirror may serve a testing release whose Release file has passed its Valid-Until date.
+    echo 'Acquire::Check-Valid-Until "false";' > "$ROOTFS/etc/apt/apt.conf.d/99cloud-removal-valid-until"
     mount_all
     if ! stage_done apt "$APT_PKGS"; then
         log "apt-get install (in the root): $APT_PKGS"
@@ -111,7 +118,9 @@ setup_root() {
         t=$(now)
         rm -rf "$ROOTFS/tmp/wheels" && mkdir -p "$ROOTFS/tmp/wheels"
         if [ -n "$reqs" ]; then
-            log "pip download (host, for cp313) and install (root, no index): $key"
+            local pyver
+            pyver="$(in_root python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+            log "pip download (host, for Python $pyver) and install (root, no index): $key"
             local pyhost=/usr/bin/python3
             if ! "$pyhost" -m pip --version >/dev/null 2>&1; then
                 apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -119,7 +128,7 @@ setup_root() {
             fi
             printf '%s\n' "$reqs" > "$ROOTFS/tmp/wheels/requirements.txt"
             "$pyhost" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
-                --python-version 3.13 --implementation cp \
+                --python-version "$pyver" --implementation cp \
                 --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
                 --platform manylinux2014_x86_64 --platform any \
                 -d "$ROOTFS/tmp/wheels" -r "$ROOTFS/tmp/wheels/requirements.txt"
@@ -137,7 +146,7 @@ for whl in sorted(glob.glob("/tmp/wheels/*.whl")):
     except md.PackageNotFoundError:
         dist = None
     if dist is not None and str(dist.locate_file("")).startswith("/usr/lib/python3/"):
-        print("[qgis340] keeping the Debian package of", name, dist.version, file=sys.stderr)
+        print("keeping the Debian package of", name, dist.version, file=sys.stderr)
     else:
         todo.append(whl)
 if todo:
@@ -203,9 +212,9 @@ main() {
         pytest "$@" || status=$?
     log "tests: $(( $(now) - t )) s, exit status $status"
     if [ -d "$ROOTFS$WORK/build/test-output" ]; then  # screenshots etc. of this run, beside the host's
-        rm -rf "$REPO/build/qgis340-test-output"
-        cp -a "$ROOTFS$WORK/build/test-output" "$REPO/build/qgis340-test-output"
-        log "test outputs copied to build/qgis340-test-output"
+        rm -rf "$REPO/build/$SUITE-test-output"
+        cp -a "$ROOTFS$WORK/build/test-output" "$REPO/build/$SUITE-test-output"
+        log "test outputs copied to build/$SUITE-test-output"
     fi
     return "$status"
 }
