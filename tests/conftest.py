@@ -168,3 +168,17 @@ def leftovers(*folders):
                       if p.name.startswith((".cloudremoval-", "cloudremoval_scratch_", "slra_scratch_"))
                       or ".partial" in p.name]
     return found
+
+
+def read_raster(path):
+    """All bands of a raster as an array: (h, w) for one band, (bands, h, w) for several."""
+    from osgeo import gdal
+
+    ds = gdal.Open(str(path))
+    return ds.ReadAsArray()
+
+
+def read_stack(path):
+    """All bands of a raster as a (bands, h, w) array, also for one band."""
+    arr = read_raster(path)
+    return arr[None] if arr.ndim == 2 else arr

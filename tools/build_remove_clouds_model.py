@@ -11,9 +11,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_HASH_SEED", "0")  # stable XML attribute order, so rebuilds diff cleanly
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "build" / "plugins"))
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qgis.core import (  # noqa: E402
-    QgsApplication,
     QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
     QgsProcessingModelChildParameterSource,
@@ -26,6 +25,7 @@ from qgis.core import (  # noqa: E402
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QPointF  # noqa: E402
+from qgis_headless import start  # noqa: E402
 
 CLASSES = ["Clouds", "Clouds and cloud shadows"]
 REMAP_EXPRESSION = ("concat(if(@classes_to_remove = 0, '1 1;2 0', '1 1;2 1'), "
@@ -137,12 +137,7 @@ def build():
 
 
 def main(path):
-    app = QgsApplication([], False)
-    app.initQgis()
-    from cloud_removal.algorithms.provider import CloudRemovalProvider
-
-    provider = CloudRemovalProvider()
-    QgsApplication.processingRegistry().addProvider(provider)
+    app, provider = start(processing=False)
     model = build()
     ok, errors = model.validate()
     if not ok:

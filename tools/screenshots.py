@@ -3,19 +3,14 @@
 Usage: screenshots.py OUTPUT_FOLDER   (`make screenshots` writes to build/screenshots). Prints one line per PNG.
 """
 
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "build" / "plugins"))
-sys.path.append("/usr/share/qgis/python/plugins")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from qgis_headless import ROOT, start  # noqa: E402
 
-import qgis.utils  # noqa: E402
-from qgis.core import QgsApplication  # noqa: E402
-
-ALGORITHMS = ["generatecloudmask", "reclassifycloudtypes", "stepwiselocalradiometricadjustment", "removeclouds"]
+ALGORITHMS = ["generatecloudmask", "reclassifycloudtypes", "stepwiselocalradiometricadjustment",
+              "multidatecloudfill", "removeclouds"]
 
 
 def stub_iface():
@@ -36,15 +31,10 @@ def stub_iface():
 def main(folder):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    app = QgsApplication([], True)
-    app.initQgis()
-    from processing.core.Processing import Processing
+    app, provider = start(gui=True)
+    import qgis.utils
+    from qgis.core import QgsApplication
 
-    Processing.initialize()
-    from cloud_removal.algorithms.provider import CloudRemovalProvider
-
-    provider = CloudRemovalProvider()
-    QgsApplication.processingRegistry().addProvider(provider)
     qgis.utils.iface = stub_iface()
     from processing.gui.AlgorithmDialog import AlgorithmDialog
     from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog

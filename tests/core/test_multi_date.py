@@ -8,6 +8,7 @@ from cloud_removal.algorithms.core.multi_date import acquisition_date, order_sou
 from cloud_removal.algorithms.core.progress import InputError, Progress
 from cloud_removal.algorithms.core.slra_raster import run_slra
 from conftest import leftovers, write_raster
+from conftest import read_raster as read
 
 H = W = 48
 
@@ -35,9 +36,6 @@ def stack(tmp_path):
              "r2": write_raster(tmp_path / "r2_20190601.tif", scene(rng, 1.1, -20))}
     return paths
 
-
-def read(path):
-    return gdal.Open(str(path)).ReadAsArray()
 
 
 def test_fills_from_the_first_clear_date_then_the_next(stack, tmp_path):

@@ -9,6 +9,7 @@ from cloud_removal.algorithms.core.morphology import grow_disk
 from cloud_removal.algorithms.core.progress import Cancelled, InputError, Progress
 from cloud_removal.algorithms.core.reclassify import reclassify_raster
 from cloud_removal.algorithms.core.remap import Remap, parse_remap
+from conftest import read_raster as read
 
 gdal.UseExceptions()
 
@@ -25,9 +26,6 @@ def write(path, array, nodata=None, tile=None):
     ds = None
     return str(path)
 
-
-def read(path):
-    return gdal.Open(str(path)).ReadAsArray()
 
 
 def reference(values, remap_text, nodata, grow, min_region):

@@ -6,6 +6,7 @@ from osgeo import gdal
 
 from cloud_removal.algorithms.core import slra, slra_raster
 from cloud_removal.algorithms.core.progress import InputError, Progress
+from conftest import read_stack as read
 
 GT = (500000.0, 20.0, 0.0, 9100000.0, 0.0, -20.0)
 
@@ -29,11 +30,6 @@ def write(path, arr, gt=GT, epsg=32737, nodata=None, dtype=None):
     ds = None
     return str(path)
 
-
-def read(path):
-    ds = gdal.Open(str(path))
-    arr = ds.ReadAsArray()
-    return arr[None] if arr.ndim == 2 else arr
 
 
 def blobs(rng, h, w, n, rmax):

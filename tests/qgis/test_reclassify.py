@@ -4,12 +4,11 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
+from conftest import read_raster as read
+
 LABELS = "s2_ukis_csmask_labelled/ukis_sentinel2_labels.tif"
 ALG = "cloudremoval:reclassifycloudtypes"
 
-
-def read(path):
-    return gdal.Open(str(path)).ReadAsArray()
 
 
 def test_provider_lists_algorithm_with_help_and_icon(qgis_app):

@@ -5,16 +5,13 @@ import sys
 
 import numpy as np
 import pytest
-from osgeo import gdal
 
 from conftest import ROOT
+from conftest import read_raster as read
 
 T37 = "s2_t37mem_timeseries"
 MODEL = ROOT / "algorithms" / "modeler" / "remove_clouds.model3"
 
-
-def read(path):
-    return gdal.Open(str(path)).ReadAsArray()
 
 
 @pytest.fixture()

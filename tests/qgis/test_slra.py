@@ -3,13 +3,11 @@
 import pytest
 from osgeo import gdal
 
+from conftest import read_raster as read
+
 ALG = "cloudremoval:stepwiselocalradiometricadjustment"
 TS = "s2_t37mem_timeseries/"
 
-
-def read(path):
-    ds = gdal.Open(str(path))
-    return ds.ReadAsArray()
 
 
 def params(data_dir, out, **kw):

