@@ -99,6 +99,8 @@ def parse_card(data, path="<card>"):
         _fail(path, "'input.bands' names a band twice")
     mean = _number_list(path, inp, "mean", len(bands))
     std = _number_list(path, inp, "std", len(bands), positive=True)
+    if inp.get("layout", "NCHW") != "NCHW":
+        _fail(path, "'input.layout' must be \"NCHW\" (batch, bands, rows, columns), the only layout supported")
     tile = inp.get("tile_size")
     if not isinstance(tile, int) or isinstance(tile, bool) or not 16 <= tile <= 4096:
         _fail(path, "'input.tile_size' must be an integer from 16 to 4096")

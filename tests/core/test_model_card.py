@@ -75,6 +75,7 @@ def test_default_card_by_level_and_bands():
     (lambda d: d.update(cloud_classes=[7]), "'cloud_classes'"),
     (lambda d: d["output"].update(kind="softmax"), "'output.kind'"),
     (lambda d: d.update(product_level="L3"), "'product_level'"),
+    (lambda d: d["input"].update(layout="NHWC"), "'input.layout' must be"),
 ])
 def test_card_validation_messages(edit, message):
     data = copy.deepcopy(good())
