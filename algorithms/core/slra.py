@@ -7,6 +7,8 @@ local mean and standard deviation, both taken over the same known pixels of a wi
 import numpy as np
 from scipy import ndimage
 
+from .block_sums import BlockSums, block_size
+
 GAIN_MIN, GAIN_MAX = 1.0 / 3.0, 3.0
 MIN_COMMON = 25          # fewest common pixels a window needs before it is widened
 WIDEN = (1, 2, 4)        # window half-widths tried, as multiples of the nominal half-width
@@ -180,6 +182,15 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         return values, status
     # Fallback: the statistics of every initially known common pixel around the region.
     offsets, scale, fb = common_summary(common, target, rep)
+    blocks = None
+    if block_size(half) > 1:  # large windows: statistics over b x b blocks, updated ring by ring (block_sums.py)
+        blocks = BlockSums(common, target, rep, offsets, block_size(half))
+
+        def sums(r, c, h):
+            return blocks.window(r, c, h)
+    else:
+        def sums(r, c, h):
+            return window_sums(common, target, rep, r, c, h, offsets)
     n_rings = len(plan.ring_first)
     for k in range(n_rings):
         a = plan.seg_start[plan.ring_first[k]]
@@ -189,13 +200,13 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         stats = np.empty((5, b - a))
         for s in range(plan.ring_first[k], plan.ring_last[k]):
             sa, sb = plan.seg_start[s] - a, plan.seg_end[s] - a
-            stats[:, sa:sb] = window_sums(common, target, rep, rows[sa:sb], cols[sa:sb], half, offsets)
+            stats[:, sa:sb] = sums(rows[sa:sb], cols[sa:sb], half)
         st = np.full(b - a, FILLED, np.uint8)
         for mult in WIDEN[1:]:
             low = np.flatnonzero(stats[0] < min_common)
             if low.size == 0:
                 break
-            stats[:, low] = window_sums(common, target, rep, rows[low], cols[low], half * mult, offsets)
+            stats[:, low] = sums(rows[low], cols[low], half * mult)
             st[low] = WIDENED
         low = stats[0] < min_common
         if low.any():
@@ -212,6 +223,8 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         gr, gc = rows[good], cols[good]
         target[gr, gc] = v
         common[gr, gc] = True
+        if blocks is not None:
+            blocks.add(gr, gc, v, rep[gr, gc])
         if progress is not None:
             progress.update((k + 1) / n_rings)
     return values, status

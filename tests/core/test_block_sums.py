@@ -1,0 +1,44 @@
+"""Window statistics over b x b blocks: exactly the sums over the blocks each window touches, kept up to date."""
+
+import numpy as np
+import pytest
+
+from cloud_removal.algorithms.core.block_sums import BlockSums, block_size
+from cloud_removal.algorithms.core.slra import window_sums
+
+
+def brute(common, t, r, rows, cols, half, b, offsets):
+    """Sums over the pixels of the b x b blocks touched by each (2 half + 1)^2 window."""
+    h, w = common.shape
+    out = np.zeros((5, rows.size))
+    for k, (y, x) in enumerate(zip(rows, cols)):
+        y0, y1 = max((y - half) // b, 0) * b, min(((y + half) // b + 1) * b, h)
+        x0, x1 = max((x - half) // b, 0) * b, min(((x + half) // b + 1) * b, w)
+        c = common[y0:y1, x0:x1]
+        tt, rr = t[y0:y1, x0:x1][c] - offsets[0], r[y0:y1, x0:x1][c] - offsets[1]
+        out[:, k] = (c.sum(), tt.sum(), (tt * tt).sum(), rr.sum(), (rr * rr).sum())
+    return out
+
+
+@pytest.mark.parametrize("b", [1, 2, 3])
+def test_block_windows_and_updates(b):
+    rng = np.random.default_rng(b)
+    common = rng.random((37, 41)) > 0.4
+    t, r = rng.normal(100, 10, (37, 41)), rng.normal(50, 5, (37, 41))
+    offsets = (100.0, 50.0)
+    sums = BlockSums(common, t, r, offsets, b)
+    rows, cols = rng.integers(0, 37, 60), rng.integers(0, 41, 60)
+    np.testing.assert_allclose(sums.window(rows, cols, 6), brute(common, t, r, rows, cols, 6, b, offsets), atol=1e-8)
+    if b == 1:  # one-pixel blocks are the pixel windows themselves
+        np.testing.assert_allclose(sums.window(rows, cols, 6), window_sums(common, t, r, rows, cols, 6, offsets),
+                                   atol=1e-8)
+    new_r, new_c = np.nonzero(~common)
+    new_r, new_c = new_r[:25], new_c[:25]
+    t[new_r, new_c] = rng.normal(100, 10, 25)
+    common[new_r, new_c] = True
+    sums.add(new_r, new_c, t[new_r, new_c], r[new_r, new_c])
+    np.testing.assert_allclose(sums.window(rows, cols, 6), brute(common, t, r, rows, cols, 6, b, offsets), atol=1e-8)
+
+
+def test_block_size_keeps_small_windows_exact():
+    assert [block_size(h) for h in (5, 20, 39, 40, 80, 100)] == [1, 1, 1, 2, 4, 5]
