@@ -115,7 +115,10 @@ class ShippedModel(QgsProcessingModelAlgorithm):
             detail = recorder.errors[-1] if recorder.errors else ""
             if stop_requested():
                 detail = f"stopped by {stop_requested()}: no output was written"
-            raise QgsProcessingException(f"{err}: {detail}" if detail else str(err)) from None
+            message = str(err)
+            if detail and detail not in message:  # the failing step's own message, once
+                message = f"{message}: {detail}"
+            raise QgsProcessingException(message) from None
         except BaseException:
             _abort(staged)
             raise

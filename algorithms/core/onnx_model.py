@@ -1,6 +1,7 @@
 """An onnxruntime session for a model card, checked against the card; onnxruntime is imported only here, on use,
 so the plugin loads without it and says how to install it."""
 
+import os
 import sys
 
 import numpy as np
@@ -8,19 +9,47 @@ import numpy as np
 from .progress import InputError
 
 
-def pip_command():
-    """The exact command that installs onnxruntime for the Python running this code; numpy stays below 2 only
-    where the installed numpy is 1.x (Debian 12's GDAL and scipy break with numpy 2; newer QGIS ship numpy 2)."""
-    exe = sys.executable or "python3"
-    if "qgis" in exe.lower() and "python" not in exe.lower():
-        exe = "python3"
+def qgis_python(executable=None, prefix=None, base_prefix=None, platform=None, version=None, exists=None):
+    """How to call the Python that QGIS itself runs, for install instructions.
+
+    Inside QGIS, `sys.executable` is often not that Python: it is the QGIS binary, or whatever `python3` came first
+    on PATH (a pyenv shim, a conda env). The interpreter is found from `sys.prefix` / `sys.base_prefix` instead:
+    on Windows (OSGeo4W, the standalone installer) the command is meant for the OSGeo4W Shell, where `python` is
+    QGIS's; on macOS and Linux it is `<prefix>/bin/python3.X` when that file exists. Arguments override the
+    running interpreter's values (for tests).
+    """
+    executable = sys.executable if executable is None else executable
+    prefix = sys.prefix if prefix is None else prefix
+    base_prefix = getattr(sys, "base_prefix", prefix) if base_prefix is None else base_prefix
+    platform = sys.platform if platform is None else platform
+    version = tuple(sys.version_info[:2]) if version is None else tuple(version)
+    exists = os.path.isfile if exists is None else exists
+    if platform.startswith("win"):
+        return "python"  # in the OSGeo4W Shell (Start menu) that QGIS's installer sets up
+    sep = "/"
+    for root in dict.fromkeys((prefix, base_prefix)):
+        for name in (f"python{version[0]}.{version[1]}", f"python{version[0]}"):
+            candidate = sep.join((root.rstrip(sep), "bin", name))
+            if exists(candidate):
+                return candidate
+    base = (executable or "").replace("\\", sep).rsplit(sep, 1)[-1].lower()
+    if executable and base.startswith("python") and "shims" not in executable and "pyenv" not in executable:
+        return executable
+    return f"python{version[0]}"
+
+
+def pip_command(python=None):
+    """The exact command that installs onnxruntime for QGIS's Python; numpy stays below 2 only where the installed
+    numpy is 1.x (Debian 12's GDAL and scipy break with numpy 2; newer QGIS ship numpy 2)."""
+    exe = qgis_python() if python is None else python
     try:
         import numpy
 
         keep = ' "numpy<2"' if int(numpy.__version__.split(".")[0]) < 2 else ""
     except ImportError:
         keep = ""
-    return f'{exe} -m pip install --user "onnxruntime>=1.16"{keep}'
+    where = "In the OSGeo4W Shell: " if exe == "python" and sys.platform.startswith("win") else ""
+    return f'{where}{exe} -m pip install --user "onnxruntime>=1.16"{keep}'
 
 
 def import_onnxruntime():
