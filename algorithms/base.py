@@ -7,6 +7,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from .core.progress import Cancelled, InputError, Progress, stop_on_signals
+from .parameters import optional_number, optional_output, raster_path
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
 
@@ -51,13 +52,18 @@ class CloudRemovalAlgorithm(QgsProcessingAlgorithm):
         A file path is used as it is, without loading a QGIS layer (which would compute statistics and write them
         into an `.aux.xml` beside the user's file); layer ids and layers of the project go through QGIS.
         """
-        value = parameters.get(name)
-        if isinstance(value, str) and os.path.isfile(value):
-            return value
-        layer = self.parameterAsRasterLayer(parameters, name, context)
-        if layer is None:
+        path = raster_path(self, parameters, name, context)
+        if path is None:
             raise QgsProcessingException(self.invalidRasterError(parameters, name))
-        return layer.source()
+        return path
+
+    def optional_number(self, parameters, name, context, default=None, integer=False):
+        """A numeric parameter, or `default` when it is not set."""
+        return optional_number(self, parameters, name, context, default, integer)
+
+    def optional_output(self, parameters, name, context):
+        """The path of an optional destination parameter, or None when it is not asked for."""
+        return optional_output(self, parameters, name, context)
 
     @staticmethod
     def progress(feedback):

@@ -125,32 +125,22 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_PROBABILITY, self.tr("Cloud probability (%)"), optional=True, createByDefault=False))
 
-    def _number(self, parameters, name, context, default, integer=False):
-        """A numeric parameter, or `default` when it is not set (QGIS passes None or '' for optional numbers)."""
-        if parameters.get(name) in (None, ""):
-            return default
-        if integer:
-            return self.parameterAsInt(parameters, name, context)
-        return self.parameterAsDouble(parameters, name, context)
-
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
         source = self.raster_source(parameters, self.INPUT, context)
         level = self.LEVELS[self.parameterAsEnum(parameters, self.PRODUCT_LEVEL, context)]
         bands = {role: (self.parameterAsInt(parameters, name, context) if parameters.get(name) not in (None, "")
                         else None) for role, name, _ in self.BAND_PARAMS}
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        probability = None
-        if parameters.get(self.OUTPUT_PROBABILITY) not in (None, ""):
-            probability = self.parameterAsOutputLayer(parameters, self.OUTPUT_PROBABILITY, context) or None
+        probability = self.optional_output(parameters, self.OUTPUT_PROBABILITY, context)
         plan = self.run_core(
             plan_cloud_mask, source, output, level=level, explicit_bands=bands,
             model=self.parameterAsFile(parameters, self.MODEL, context) or None,
-            scale=self._number(parameters, self.SCALE, context, None),
-            offset=self._number(parameters, self.OFFSET, context, None),
-            resolution_m=self._number(parameters, self.PROCESSING_RESOLUTION, context, self.DEFAULT_RESOLUTION),
-            overlap=self._number(parameters, self.OVERLAP, context, None),
-            batch_size=self._number(parameters, self.BATCH_SIZE, context, 4, integer=True),
-            threads=self._number(parameters, self.THREADS, context, 0, integer=True),
+            scale=self.optional_number(parameters, self.SCALE, context, None),
+            offset=self.optional_number(parameters, self.OFFSET, context, None),
+            resolution_m=self.optional_number(parameters, self.PROCESSING_RESOLUTION, context, self.DEFAULT_RESOLUTION),
+            overlap=self.optional_number(parameters, self.OVERLAP, context, None),
+            batch_size=self.optional_number(parameters, self.BATCH_SIZE, context, 4, integer=True),
+            threads=self.optional_number(parameters, self.THREADS, context, 0, integer=True),
             probability_path=probability)
         counts = self.run_core(run_cloud_mask, plan, output, probability, self.progress(feedback))
         total = sum(counts.values()) or 1

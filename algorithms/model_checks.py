@@ -4,32 +4,22 @@ Without them, a bad window size or a band-count mismatch would show only at the 
 reclassification had run; and an output path equal to an input would be found only by the step that writes it.
 """
 
-import os
-
 from .core.cloud_mask import plan_cloud_mask
 from .core.progress import InputError
 from .core.raster_formats import check_outputs
 from .core.raster_io import numpy_dtype, open_raster
 from .core.slra_raster import DEFAULT_BUFFER, DEFAULT_WINDOW, check_parameters
 from .generate_cloud_mask import GenerateCloudMask
+from .parameters import optional_number, raster_path
 
 LEVELS = ("L1C", "L2A")
 
 
-def _number(model, parameters, name, context, integer=False):
-    if parameters.get(name) in (None, ""):
-        return None
-    return (model.parameterAsInt if integer else model.parameterAsDouble)(parameters, name, context)
-
-
 def _source(model, parameters, name, context):
-    value = parameters.get(name)
-    if isinstance(value, str) and os.path.isfile(value):  # no QGIS layer: it would write an .aux.xml beside it
-        return value
-    layer = model.parameterAsRasterLayer(parameters, name, context)
-    if layer is None:
+    path = raster_path(model, parameters, name, context)
+    if path is None:
         raise InputError(f"The model input '{name}' is not a raster that QGIS can open: {parameters.get(name)!r}.")
-    return layer.source()
+    return path
 
 
 def check_remove_clouds(model, parameters, context, outputs):
@@ -47,13 +37,12 @@ def check_remove_clouds(model, parameters, context, outputs):
                          f"{src.RasterCount}: they must have the same bands in the same order.")
     free = labels["fill:cloud_free"]
     check_outputs({free: named.get(free)}, inputs, {free: src.RasterCount}, {free: numpy_dtype(src, 1)})
-    window = _number(model, parameters, "window_size", context, integer=True)
-    buffer = _number(model, parameters, "buffer", context, integer=True)
-    check_parameters(DEFAULT_WINDOW if window is None else window, DEFAULT_BUFFER if buffer is None else buffer,
+    check_parameters(optional_number(model, parameters, "window_size", context, DEFAULT_WINDOW, integer=True),
+                     optional_number(model, parameters, "buffer", context, DEFAULT_BUFFER, integer=True),
                      src.RasterXSize, src.RasterYSize)
     level = LEVELS[model.parameterAsEnum(parameters, "product_level", context)]
     # the mask step's own plan: band mapping, model card and weights, scale; it writes nothing
     plan_cloud_mask(cloudy, named.get("cloud classes output") or "check.tif", level=level,
-                    scale=_number(model, parameters, "reflectance_scale", context),
-                    offset=_number(model, parameters, "reflectance_offset", context),
+                    scale=optional_number(model, parameters, "reflectance_scale", context),
+                    offset=optional_number(model, parameters, "reflectance_offset", context),
                     resolution_m=GenerateCloudMask.DEFAULT_RESOLUTION)

@@ -14,10 +14,9 @@ from qgis.core import (
 )
 
 from .base import CloudRemovalAlgorithm
-from .core.fill_plan import DEFAULT_BUFFER, DEFAULT_WINDOW, MAX_BUFFER
 from .core.multi_date import ORDERS, run_multi_date_fill
 from .generate_cloud_mask import GenerateCloudMask
-from .parameters import ModelFile, NameOrIndexEnum
+from .parameters import ModelFile, NameOrIndexEnum, fill_parameters
 
 
 class MultiDateCloudFill(CloudRemovalAlgorithm):
@@ -96,14 +95,8 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
             defaultValue=1))
         self.addParameter(QgsProcessingParameterBoolean(
             self.FILL_NODATA, self.tr("Also fill the input's nodata pixels"), True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.WINDOW_SIZE, self.tr("Window size (pixels, multiple of 20)"), QgsProcessingParameterNumber.Integer,
-            DEFAULT_WINDOW, minValue=20))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.BUFFER, self.tr("Buffer (pixels)"), QgsProcessingParameterNumber.Integer, DEFAULT_BUFFER,
-            minValue=0, maxValue=MAX_BUFFER))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.RESIDUAL_CORRECTION, self.tr("Residual correction"), True))
+        for param in fill_parameters(self):
+            self.addParameter(param)
         mask_params = [
             QgsProcessingParameterEnum(self.PRODUCT_LEVEL, self.tr("Product level (computed masks)"),
                                        GenerateCloudMask.LEVELS, defaultValue=0),
@@ -132,21 +125,16 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
             return list(value)
         return [layer.source() for layer in self.parameterAsLayerList(parameters, name, context)]
 
-    def _optional_output(self, parameters, name, context):
-        if parameters.get(name) in (None, ""):
-            return None
-        return self.parameterAsOutputLayer(parameters, name, context) or None
-
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
         source = self.raster_source(parameters, self.INPUT, context)
         mask = self.raster_source(parameters, self.INPUT_MASK, context) if parameters.get(self.INPUT_MASK) else None
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        outputs = {name: self._optional_output(parameters, name, context)
+        outputs = {name: self.optional_output(parameters, name, context)
                    for name in (self.OUTPUT_SOURCE, self.OUTPUT_REMAINING)}
         level = GenerateCloudMask.LEVELS[self.parameterAsEnum(parameters, self.PRODUCT_LEVEL, context)]
         mask_options = {"level": level, "resolution_m": GenerateCloudMask.DEFAULT_RESOLUTION,
-                        "scale": self._number(parameters, self.SCALE, context),
-                        "offset": self._number(parameters, self.OFFSET, context),
+                        "scale": self.optional_number(parameters, self.SCALE, context),
+                        "offset": self.optional_number(parameters, self.OFFSET, context),
                         "model": self.parameterAsFile(parameters, self.MODEL, context) or None}
         summary = self.run_core(
             run_multi_date_fill, source, self._layers(parameters, self.REPLACEMENTS, context), output,
@@ -166,8 +154,3 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
         results = {self.OUTPUT: output}
         results.update({k: v for k, v in outputs.items() if v})
         return results
-
-    def _number(self, parameters, name, context):
-        if parameters.get(name) in (None, ""):
-            return None
-        return self.parameterAsDouble(parameters, name, context)

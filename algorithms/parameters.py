@@ -1,6 +1,15 @@
 """Parameter types the algorithms share beyond QGIS's own."""
 
-from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile
+import os
+
+from qgis.core import (
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+)
+
+from .core.fill_plan import DEFAULT_BUFFER, DEFAULT_WINDOW, MAX_BUFFER
 
 
 class NameOrIndexEnum(QgsProcessingParameterEnum):
@@ -55,3 +64,41 @@ class ModelFile(QgsProcessingParameterFile):
 
     def checkValueIsAcceptable(self, value, context=None):  # noqa: N802 (QGIS API name)
         return value is None or isinstance(value, str)  # checked, with a clear message, when the card is resolved
+
+
+def fill_parameters(alg):
+    """WINDOW_SIZE, BUFFER and RESIDUAL_CORRECTION, as every fill (SLRA, multi-date) offers them."""
+    return [
+        QgsProcessingParameterNumber(alg.WINDOW_SIZE, alg.tr("Window size (pixels, multiple of 20)"),
+                                     QgsProcessingParameterNumber.Integer, DEFAULT_WINDOW, minValue=20),
+        QgsProcessingParameterNumber(alg.BUFFER, alg.tr("Buffer (pixels)"), QgsProcessingParameterNumber.Integer,
+                                     DEFAULT_BUFFER, minValue=0, maxValue=MAX_BUFFER),
+        QgsProcessingParameterBoolean(alg.RESIDUAL_CORRECTION, alg.tr("Residual correction"), True),
+    ]
+
+
+def optional_number(alg, parameters, name, context, default=None, integer=False):
+    """A numeric parameter of `alg`, or `default` when it is not set (QGIS passes None or '' for optional numbers)."""
+    if parameters.get(name) in (None, ""):
+        return default
+    return (alg.parameterAsInt if integer else alg.parameterAsDouble)(parameters, name, context)
+
+
+def optional_output(alg, parameters, name, context):
+    """The path of an optional destination parameter, or None when it is not asked for."""
+    if parameters.get(name) in (None, ""):
+        return None
+    return alg.parameterAsOutputLayer(parameters, name, context) or None
+
+
+def raster_path(alg, parameters, name, context):
+    """The GDAL source of a raster parameter of `alg`, or None when QGIS cannot open it.
+
+    A file path is used as it is, without loading a QGIS layer (which would compute statistics and write them into
+    an `.aux.xml` beside the user's file); layer ids and layers of the project go through QGIS.
+    """
+    value = parameters.get(name)
+    if isinstance(value, str) and os.path.isfile(value):
+        return value
+    layer = alg.parameterAsRasterLayer(parameters, name, context)
+    return None if layer is None else layer.source()

@@ -2,14 +2,13 @@
 
 from qgis.core import (
     QgsProcessingParameterBand,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
 
 from .base import CloudRemovalAlgorithm
-from .core.slra_raster import DEFAULT_BUFFER, DEFAULT_WINDOW, MAX_BUFFER, run_slra
+from .core.slra_raster import DEFAULT_BUFFER, run_slra
+from .parameters import fill_parameters
 
 
 class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
@@ -69,14 +68,8 @@ class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(self.MASK, self.tr("Mask (non-zero = fill)")))
         self.addParameter(QgsProcessingParameterBand(
             self.MASK_BAND, self.tr("Mask band"), 1, self.MASK, optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.WINDOW_SIZE, self.tr("Window size (pixels, multiple of 20)"), QgsProcessingParameterNumber.Integer,
-            DEFAULT_WINDOW, minValue=20))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.BUFFER, self.tr("Buffer (pixels)"), QgsProcessingParameterNumber.Integer, DEFAULT_BUFFER,
-            minValue=0, maxValue=MAX_BUFFER))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.RESIDUAL_CORRECTION, self.tr("Residual correction"), True))
+        for param in fill_parameters(self):
+            self.addParameter(param)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filled raster")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API name)
