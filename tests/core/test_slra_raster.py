@@ -7,28 +7,14 @@ from osgeo import gdal
 from cloud_removal.algorithms.core import slra, slra_raster
 from cloud_removal.algorithms.core.progress import InputError, Progress
 from conftest import read_stack as read
+from conftest import write_raster
 
 GT = (500000.0, 20.0, 0.0, 9100000.0, 0.0, -20.0)
 
 
 def write(path, arr, gt=GT, epsg=32737, nodata=None, dtype=None):
-    from osgeo import gdal_array, osr
-
-    arr = np.asarray(arr if dtype is None else np.asarray(arr).astype(dtype))
-    arr3 = arr[None] if arr.ndim == 2 else arr
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr3.shape[2], arr3.shape[1], arr3.shape[0],
-                                              gdal_array.NumericTypeCodeToGDALTypeCode(arr3.dtype))
-    ds.SetGeoTransform(gt)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    ds.SetProjection(srs.ExportToWkt())
-    for i in range(arr3.shape[0]):
-        b = ds.GetRasterBand(i + 1)
-        if nodata is not None:
-            b.SetNoDataValue(nodata)
-        b.WriteArray(arr3[i])
-    ds = None
-    return str(path)
+    return write_raster(path, np.asarray(arr if dtype is None else np.asarray(arr).astype(dtype)), gt=gt, epsg=epsg,
+                        nodata=nodata)
 
 
 
