@@ -10,18 +10,13 @@ import numpy as np
 from osgeo import gdal, gdal_array
 from scipy import ndimage
 
-from .raster_io import band_nodata, read_large
+from .raster_io import band_nodata, nodata_mask, read_large
 from .staging import SCRATCH_PREFIX, private_dir
 
 
 def valid_pixels(arr, nodata):
     """Where a band holds data: not NaN and not the declared nodata (zero is a value)."""
-    ok = np.ones(arr.shape, bool)
-    if arr.dtype.kind == "f":
-        ok &= ~np.isnan(arr)
-    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        ok &= arr != nodata
-    return ok
+    return ~nodata_mask(arr, nodata)
 
 
 def to_dtype(values, dtype, nodata):
