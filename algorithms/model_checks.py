@@ -30,13 +30,12 @@ def check_remove_clouds(model, parameters, context, outputs):
     labels = {"mask:cloud_classes": "cloud classes output", "reclassify:cloud_mask": "cloud mask output",
               "fill:cloud_free": "cloud-free output"}
     named = {labels.get(name, name): path for name, path in outputs.items()}
-    check_outputs(named, inputs)
     src, rep = open_raster(cloudy, "cloudy image"), open_raster(replacement, "replacement image")
     if rep.RasterCount != src.RasterCount:
         raise InputError(f"The replacement image has {rep.RasterCount} band(s) but the cloudy image has "
                          f"{src.RasterCount}: they must have the same bands in the same order.")
     free = labels["fill:cloud_free"]
-    check_outputs({free: named.get(free)}, inputs, {free: src.RasterCount}, {free: numpy_dtype(src, 1)})
+    check_outputs(named, inputs, {free: src.RasterCount}, {free: numpy_dtype(src, 1)})
     check_parameters(optional_number(model, parameters, "window_size", context, DEFAULT_WINDOW, integer=True),
                      optional_number(model, parameters, "buffer", context, DEFAULT_BUFFER, integer=True),
                      src.RasterXSize, src.RasterYSize)

@@ -93,13 +93,12 @@ class FillInputs:
 
 
 def check_plan(plan):
-    """All checks that need no pixels (outputs first), before anything is written; returns FillInputs."""
-    check_parameters(plan.window_size, plan.buffer)
+    """All checks that need no pixels, before anything is written; returns the opened input, the (what, replacement,
+    mask) of each source and the target's mask dataset (or None)."""
     if not plan.sources:
         raise InputError("No replacement raster was given.")
     if plan.mask is None and not plan.fill_nodata:
         raise InputError("Nothing to fill: give a mask raster (or let the cloud mask be computed).")
-    check_outputs(plan.output_paths(), plan.input_paths())
     src = open_raster(plan.input_path, "input raster")
     nb, dtype = src.RasterCount, numpy_dtype(src, 1)
     check_parameters(plan.window_size, plan.buffer, src.RasterXSize, src.RasterYSize)

@@ -89,7 +89,6 @@ def reclassify_raster(src_path, band, remap, out_path, grow=0, min_region=0, pro
     then cells within `grow` pixels (disk) of a 1 become 1. Nodata stays nodata. Returns a summary dict."""
     if grow < 0 or min_region < 0:
         raise InputError("Grow and minimum region size must be zero or positive.")
-    check_outputs({"output": out_path}, {"input raster": src_path})
     ds = open_raster(src_path)
     check_band(ds, band)
     in_dtype, in_nodata = numpy_dtype(ds, band), band_nodata(ds, band)
