@@ -27,11 +27,11 @@ def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, 
                     ring_width=ring_width, min_common=min_common)
     summary = run_fill(plan, progress, block_pixels)
     if summary["fill_pixels"]:
-        progress.log(summary_line(summary, plan))
+        progress.log(summary_line(summary))
     return summary
 
 
-def summary_line(s, plan):
+def summary_line(s):
     """One log line: how many pixel-bands were filled and how (widened windows, fallbacks, no data)."""
     parts = [f"filled {s['filled']} pixel-bands"]
     if s["widened"]:
