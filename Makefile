@@ -14,7 +14,7 @@ export QT_QPA_PLATFORM := offscreen
 export PYTHONWARNINGS  := ignore::DeprecationWarning
 
 
-.PHONY: screenshots model3
+.PHONY: screenshots model3 readme
 .PHONY: setup apt pip link check models test test-qgis340 test-qgis344 debian-root-prereqs test-core lint package bench demo clean
 
 ## setup: install QGIS (Debian apt) and the Python packages, link the plugin; idempotent
@@ -105,6 +105,10 @@ demo: setup
 ## screenshots: each algorithm's Processing dialog, captured headless, in build/screenshots
 screenshots: setup
 	$(PY) tools/screenshots.py $(BUILD)/screenshots
+
+## readme: write each algorithm's help (algorithms/help/<id>.md) into its README section
+readme:
+	$(PY) tools/readme_help.py
 
 ## model3: rebuild algorithms/modeler/remove_clouds.model3 from tools/build_remove_clouds_model.py
 model3: link

@@ -7,6 +7,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from .core.progress import Cancelled, InputError, Progress, stop_on_signals
+from .help import help_html
 from .parameters import optional_number, optional_output, raster_path
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
@@ -42,6 +43,10 @@ class CloudRemovalAlgorithm(QgsProcessingAlgorithm):
 
     def svgIconPath(self):  # noqa: N802 (QGIS API name)
         return os.path.join(ICONS, self.ICON)
+
+    def shortHelpString(self):  # noqa: N802 (QGIS API name)
+        """The help panel: `algorithms/help/<name>.md` (also the README's section), with the dialog's labels."""
+        return help_html(self.name(), {p.name(): p.description() for p in self.parameterDefinitions()})
 
     def helpUrl(self):  # noqa: N802 (QGIS API name)
         return "https://github.com/cloud-removal/qgis-cloud-removal#readme"

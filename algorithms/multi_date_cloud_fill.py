@@ -48,35 +48,6 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
     CLASS_OPTIONS = ["Clouds", "Clouds and cloud shadows"]
     CLASS_VALUES = [(1,), (1, 2)]
 
-    def shortHelpString(self):  # noqa: N802 (QGIS API name)
-        return self.tr(
-            "<p>Makes a cloud-free image from several partly cloudy dates. The cloudy pixels of the input (and, "
-            "optionally, its nodata pixels) are filled with the Stepwise Local Radiometric Adjustment and residual "
-            "correction from the first replacement where that replacement is clear; what remains, from the next; "
-            "and so on. Pixels already filled count as known for the later dates. A replacement's own cloudy "
-            "(masked) pixels are never used, neither as values nor in the window statistics.</p>"
-            "<h3>Parameters</h3>"
-            "<p><b>Input</b> and <b>input mask</b> (optional; non-zero = cloudy): the image to clean.</p>"
-            "<p><b>Replacements</b>: images of other dates with the same bands (any grid: aligned on the fly) and "
-            "<b>replacement masks</b> (optional, one per replacement, matched by order).</p>"
-            "<p><b>Compute missing masks</b> (default on): a mask that is not given is computed with Generate Cloud "
-            "Mask (product level, scale, offset and model below; band roles found automatically), keeping the "
-            "<b>classes to remove</b>; computed masks are temporary files, deleted after the run.</p>"
-            "<p><b>Order</b>: <i>similar</i> (default): the dates that agree best with the input where both are "
-            "clear first (1 - r² of a per-band linear fit on a sample of the scene; the log lists the scores); "
-            "<i>nearest</i>: the nearest acquisition date to the input's first (dates from GDAL metadata such as "
-            "DATATAKE_1_DATATAKE_SENSING_START, ACQUISITIONDATETIME or TIFFTAG_DATETIME, else from a YYYYMMDD in "
-            "the file name; the log says which); <i>given</i>: the order of the list.</p>"
-            "<p><b>Window size</b>, <b>buffer</b> and <b>residual correction</b>: as in Stepwise Local Radiometric "
-            "Adjustment; the buffer grows every mask.</p>"
-            "<p><b>Outputs</b>: the filled image (the input's type, grid and nodata); the <b>source</b> of each "
-            "pixel (0 original, k = the k-th replacement in the order used, 255 still missing); optionally the "
-            "<b>remaining</b> pixels no date could fill (1). The log gives the pixels each date filled.</p>"
-            "<h3>Example</h3>"
-            "<p><code>qgis_process run cloudremoval:multidatecloudfill -- INPUT=2020-01-01.tif "
-            "REPLACEMENTS=2019-06-15.tif REPLACEMENTS=2019-06-10.tif PRODUCT_LEVEL=1 SCALE=0.001 "
-            "OUTPUT=filled.tif OUTPUT_SOURCE=source.tif</code></p>")
-
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API name)
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input (cloudy) raster")))
         self.addParameter(QgsProcessingParameterRasterLayer(

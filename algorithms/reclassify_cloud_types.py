@@ -34,32 +34,6 @@ class ReclassifyCloudTypes(CloudRemovalAlgorithm):
     MISSING_OPTIONS = ["DATA", "NODATA"]
     DEFAULT_REMAP = "1 1;2 1;3 1"
 
-    def shortHelpString(self):  # noqa: N802 (QGIS API name)
-        return self.tr(
-            "<p>Turns a classified cloud mask into a binary mask: the chosen cloud classes become 1, the rest 0. "
-            "The open equivalent of ArcGIS <i>Reclassify</i> with a remap string such as <code>1 1;2 1;3 1</code>.</p>"
-            "<h3>Parameters</h3>"
-            "<p><b>Input cloud mask</b> and <b>band</b>: the class raster (e.g. the output of Generate Cloud Mask).</p>"
-            "<p><b>Remap</b>: entries separated by <code>;</code>. <code>old new</code> maps one value; "
-            "<code>low high new</code> maps an inclusive range; <code>NODATA new</code> maps input nodata; "
-            "<code>old NODATA</code> makes a class nodata. Where entries overlap the first wins, so "
-            "<code>0 5 1;5 10 2</code> maps 5 to 1 (ArcGIS gives a shared boundary to the lower range).</p>"
-            "<p><b>Reclassification table</b> (optional): rows of minimum, maximum, value (inclusive; an empty "
-            "minimum or maximum is open-ended), as in QGIS <i>Reclassify by table</i>. "
-            "<b>If the table has rows it wins and the remap string is ignored.</b></p>"
-            "<p><b>Missing values</b>: DATA (ArcGIS default) keeps unmapped values as they are; NODATA turns them "
-            "into nodata. Input nodata always stays nodata unless a <code>NODATA new</code> entry maps it.</p>"
-            "<p><b>Grow ones by</b> N pixels: cells within N pixels (a disk) of a 1 become 1, to cover cloud "
-            "edges. <b>Minimum region size</b> N: 8-connected regions of 1 with fewer than N cells become 0, to "
-            "drop specks. Small regions are dropped first, then the rest is grown. Both are exact across blocks.</p>"
-            "<p><b>Output</b>: the smallest unsigned integer type that holds the values, with nodata set; a 0/1 "
-            "result gets a colour table and the class names clear and cloud.</p>"
-            "<h3>Examples</h3>"
-            "<p>ukis-csmask classes (0 clear, 1 cloud, 2 cloud shadow): <code>1 1;2 1</code> removes clouds and "
-            "shadows, <code>1 1;2 0</code> clouds only. ArcGIS cloud mask (0 clear, 1 low, 2 medium, 3 high "
-            "density): <code>1 1;2 1;3 1</code> all clouds, <code>1 0;2 1;3 1</code> medium and high only. "
-            "Fmask (0 land, 1 water, 2 shadow, 3 snow, 4 cloud): <code>0 1 0;2 1;3 0;4 1</code>.</p>")
-
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API name)
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input cloud mask")))
         self.addParameter(QgsProcessingParameterBand(

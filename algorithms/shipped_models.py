@@ -7,6 +7,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingModelAlgorithm,
+    QgsProcessingMultiStepFeedback,
     QgsProcessingParameterDefinition,
     QgsProcessingUtils,
 )
@@ -141,39 +142,20 @@ def _replace_paths(value, mapping):
     return value
 
 
-class _ErrorRecorder(QgsProcessingFeedback):
-    """Forwards all feedback to the caller's and keeps the error lines the child algorithms report."""
+class _ErrorRecorder(QgsProcessingMultiStepFeedback):
+    """The caller's feedback, one step long (QGIS forwards progress, messages and cancel to it), that also keeps
+    the error lines the child algorithms report, to name the failing step's own message."""
 
     def __init__(self, target):
-        super().__init__()
+        target = target if target is not None else QgsProcessingFeedback()
+        super().__init__(1, target)
         self.errors = []
-        self._target = target if target is not None else QgsProcessingFeedback()
-        self._target.canceled.connect(self.cancel)
-        if self._target.isCanceled():
+        if target.isCanceled():
             self.cancel()
-        self.progressChanged.connect(self._target.setProgress)
 
     def reportError(self, error, fatalError=False):  # noqa: N802, N803 (QGIS API names)
         self.errors.append(error)
-        self._target.reportError(error, fatalError)
-
-    def setProgressText(self, text):  # noqa: N802 (QGIS API name)
-        self._target.setProgressText(text)
-
-    def pushInfo(self, info):  # noqa: N802 (QGIS API name)
-        self._target.pushInfo(info)
-
-    def pushWarning(self, warning):  # noqa: N802 (QGIS API name)
-        self._target.pushWarning(warning)
-
-    def pushDebugInfo(self, info):  # noqa: N802 (QGIS API name)
-        self._target.pushDebugInfo(info)
-
-    def pushCommandInfo(self, info):  # noqa: N802 (QGIS API name)
-        self._target.pushCommandInfo(info)
-
-    def pushConsoleInfo(self, info):  # noqa: N802 (QGIS API name)
-        self._target.pushConsoleInfo(info)
+        super().reportError(error, fatalError)
 
 
 def shipped_models():

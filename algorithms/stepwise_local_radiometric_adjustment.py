@@ -7,7 +7,7 @@ from qgis.core import (
 )
 
 from .base import CloudRemovalAlgorithm
-from .core.slra_raster import DEFAULT_BUFFER, run_slra
+from .core.slra_raster import run_slra
 from .parameters import fill_parameters
 
 
@@ -26,41 +26,6 @@ class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
     BUFFER = "BUFFER"
     RESIDUAL_CORRECTION = "RESIDUAL_CORRECTION"
     OUTPUT = "OUTPUT"
-
-    def shortHelpString(self):  # noqa: N802 (QGIS API name)
-        return self.tr(
-            "<p>Fills the masked (cloudy) pixels of an image with the pixels of a replacement image of another "
-            "date, adjusted to the cloudy image's local radiometry. The region is filled ring by ring from its "
-            "edge inward (rings 2 pixels wide); each pixel gets <i>T = mean<sub>t</sub> + g (R - mean<sub>r</sub>)"
-            "</i>, with the means and standard deviations of target and replacement taken over the <b>same</b> "
-            "known pixels of a window centred on it (clear pixels and pixels filled in earlier rings) and the "
-            "gain g = std<sub>t</sub> / std<sub>r</sub> clamped to [1/3, 3] (g = 1 where the replacement is "
-            "constant). Where a window has fewer than 25 common pixels it is widened (2x, 4x), then the "
-            "statistics of the whole region's surroundings are used; the log says how often. Pixels outside "
-            "the fill region are copied bit for bit; zero is a value, not nodata.</p>"
-            "<h3>Parameters</h3>"
-            "<p><b>Input (cloudy) raster</b>: the image to fill. The output has its data type, bands, grid and "
-            "nodata.</p>"
-            "<p><b>Replacement raster</b>: the image of another date, with the same bands in the same order. On "
-            "another grid (CRS, resolution, extent) it is aligned to the input on the fly (bilinear).</p>"
-            "<p><b>Mask</b> and <b>mask band</b> (default 1): pixels that are non-zero and not nodata are filled "
-            "(a 0/1 or 0/255 mask both work). On another grid it is aligned (nearest neighbour).</p>"
-            "<p><b>Window size</b> (pixels, a multiple of 20, default 80): the side of the statistics window; "
-            "the window is (size + 1) x (size + 1) pixels, centred. Note: the ArcGIS function used this value "
-            "as a radius, so 160 here reproduces its default window (161 x 161).</p>"
-            "<p><b>Buffer</b> (0-15 pixels, default {buffer}): the mask is grown by this many pixels (a square) "
-            "before filling, to cover cloud edges the mask missed. ArcGIS always used 20.</p>"
-            "<p><b>Residual correction</b> (default on, the second half of Li et al.'s method): afterwards adds a "
-            "smooth (harmonic) correction field that equals the residual of the adjustment at the clear pixels "
-            "around each region, so no seam is left. It is solved by multigrid in time linear in the region's size "
-            "(regions larger than about 4 million pixels are solved on a coarser grid and interpolated). Turn it "
-            "off to get the plain stepwise adjustment.</p>"
-            "<h3>Example</h3>"
-            "<p><code>qgis_process run cloudremoval:stepwiselocalradiometricadjustment -- INPUT=cloudy.tif "
-            "REPLACEMENT=clear.tif MASK=cloudmask.tif WINDOW_SIZE=80 OUTPUT=filled.tif</code></p>"
-            "<p>Reference: Li, Z., Shen, H., Cheng, Q., Li, W., Zhang, L. (2019). Thick cloud removal in "
-            "high-resolution satellite images using stepwise radiometric adjustment and residual correction. "
-            "<i>Remote Sensing</i> 11(16), 1925.</p>").format(buffer=DEFAULT_BUFFER)
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API name)
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input (cloudy) raster")))

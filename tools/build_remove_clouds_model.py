@@ -27,6 +27,8 @@ from qgis.core import (  # noqa: E402
 from qgis.PyQt.QtCore import QPointF  # noqa: E402
 from qgis_headless import start  # noqa: E402
 
+from cloud_removal.algorithms.help import description_html, parameter_help  # noqa: E402
+
 CLASSES = ["Clouds", "Clouds and cloud shadows"]
 REMAP_EXPRESSION = ("concat(if(@classes_to_remove = 0, '1 1;2 0', '1 1;2 1'), "
                     "if(@fill_nodata, ';NODATA 1', ''))")
@@ -74,30 +76,11 @@ def build():
     output = QgsProcessingModelChildParameterSource.fromChildOutput
     model = QgsProcessingModelAlgorithm("Remove Clouds (mask, reclassify, fill)", "Cloud removal", "cloudremoval")
     model.setHelpContent({
-        "ALG_DESC": "Removes clouds in one run: Generate Cloud Mask classifies clear, cloud and cloud shadow; "
-                    "Reclassify Cloud Types turns the chosen classes into a 0/1 mask; Stepwise Local Radiometric "
-                    "Adjustment fills the masked pixels from the replacement image of another date, adjusted to the "
-                    "cloudy image's radiometry. The open equivalent of an ArcGIS raster-function template run with "
-                    "Generate Raster From Raster Function.",
+        "ALG_DESC": description_html("removeclouds"),
         "ALG_CREATOR": "Cloud Removal contributors",
         "ALG_HELP_CREATOR": "Cloud Removal contributors",
         "ALG_VERSION": "0.1",
-        "cloudy_image": "Sentinel-2 image with clouds (stacked bands; band roles are found automatically).",
-        "replacement_image": "Image of another date with the same bands, ideally clear where the first is cloudy. "
-                             "It is aligned to the cloudy image's grid if needed.",
-        "product_level": "L1C (top of atmosphere) or L2A (surface reflectance): picks the cloud model.",
-        "reflectance_scale": "Reflectance = DN x scale + offset. Empty: the bands' own scale metadata, else 0.0001 for "
-                             "integer images and 1 for float images.",
-        "reflectance_offset": "Reflectance offset. Sentinel-2 products of processing baseline 04.00 and later (from 25 "
-                              "January 2022) need -0.1 on the raw DN. Empty: the bands' own offset metadata, else 0.",
-        "classes_to_remove": "Clouds only, or clouds and their shadows.",
-        "fill_nodata": "Also fill the cloudy image's nodata pixels (e.g. clouds already masked out by the data "
-                       "provider) from the replacement image.",
-        "window_size": "Side of the local statistics window in pixels, a multiple of 20.",
-        "buffer": "Grow the mask by this many pixels (0-15) to cover cloud edges.",
-        "mask:cloud_classes": "Classes 0 clear, 1 cloud, 2 cloud shadow (255 nodata).",
-        "reclassify:cloud_mask": "1 where pixels were replaced, 0 elsewhere.",
-        "fill:cloud_free": "The cloudy image with the masked pixels filled.",
+        **parameter_help("removeclouds"),  # the inputs' and outputs' help: algorithms/help/removeclouds.md
     })
     level = QgsProcessingParameterEnum("product_level", "Product level", ["L1C", "L2A"], defaultValue=0)
     classes = QgsProcessingParameterEnum("classes_to_remove", "Classes to remove", CLASSES, defaultValue=1)

@@ -45,8 +45,9 @@ def main(folder):
         if alg is None:
             raise SystemExit(f"no algorithm cloudremoval:{name}")
         dialog = kind(alg, parent=None)
-        dialog.resize(1100, 900)
         dialog.show()
+        app.processEvents()
+        dialog.resize(1100, 900)  # after show: QGIS restores a saved dialog geometry when the dialog is shown
         for _ in range(5):
             app.processEvents()
         path = folder / f"{name}{'_batch' if kind is BatchAlgorithmDialog else ''}.png"

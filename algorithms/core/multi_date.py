@@ -6,6 +6,7 @@ replacement). Masks that are not given are computed with Generate Cloud Mask int
 after the run.
 """
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -185,10 +186,13 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
     if str(order).lower() not in ("similar", "0"):
         progress.log("order used: " + ", ".join(f"{k}: {os.path.basename(replacements[i])}"
                                                 for k, i in enumerate(idx, start=1)))
-    check_plan(FillPlan(input_path=str(input_path), output=str(output_path), mask=input_mask, fill_nodata=True,
-                        sources=[Source(replacements[i], masks[i]) for i in idx], window_size=window_size,
-                        buffer=buffer, source_output=source_output, remaining_output=remaining_output,
-                        extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m}))
+    plan = FillPlan(input_path=str(input_path), output=str(output_path), mask=input_mask, fill_nodata=fill_nodata,
+                    sources=[Source(replacements[i], masks[i]) for i in idx], window_size=window_size,
+                    buffer=buffer, residual_correction=residual_correction, source_output=source_output,
+                    remaining_output=remaining_output, extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m})
+    # Checked before any mask is computed (a target mask may still come: so "nothing to fill" is not asked here);
+    # run_fill checks the completed plan again when it opens the computed masks.
+    check_plan(dataclasses.replace(plan, fill_nodata=True))
     scratch = None
     try:
         todo = [(p, what) for p, m, what in [(input_path, input_mask, "input")] +
@@ -224,12 +228,8 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
             progress.log("order used (most similar first): " + ", ".join(
                 f"{k}: {os.path.basename(replacements[i])}" for k, i in enumerate(idx, start=1)))
 
-        plan = FillPlan(input_path=str(input_path), sources=sources,
-                        output=str(output_path), mask=target_mask,
-                        mask_classes=None if input_mask else tuple(mask_classes), fill_nodata=fill_nodata,
-                        window_size=window_size, buffer=buffer, residual_correction=residual_correction,
-                        source_output=source_output, remaining_output=remaining_output)
-        plan.extra_inputs = {f"mask {j}": m for j, m in enumerate(masks) if m}
+        plan = dataclasses.replace(plan, sources=sources, mask=target_mask,
+                                   mask_classes=None if input_mask else tuple(mask_classes))
 
         def on_pass(k, n):
             progress.log(f"replacement {k} ({os.path.basename(replacements[idx[k - 1]])}): filled {n} pixels")

@@ -5,19 +5,13 @@ import pytest
 from osgeo import gdal
 
 from cloud_removal.algorithms.core import model_card
+from cloud_removal.algorithms.core.agreement import kappa
 from cloud_removal.algorithms.core.cloud_mask import generate_cloud_mask
 
 pytest.importorskip("onnxruntime")
 mask = pytest.importorskip("ukis_csmask.mask", reason="pip install ukis-csmask==1.0.0 (tests/requirements.txt)")
 HAVE_MODELS = all(c.onnx_path for c in model_card.builtin_cards())
 ORDER = ["blue", "green", "red", "nir", "swir16", "swir22"]
-
-
-def kappa(a, b):
-    a, b = a.ravel(), b.ravel()
-    po = (a == b).mean()
-    pe = sum((a == c).mean() * (b == c).mean() for c in np.union1d(a, b))
-    return (po - pe) / (1 - pe)
 
 
 @pytest.mark.skipif(not HAVE_MODELS, reason="make models first")

@@ -56,3 +56,39 @@ def test_readme_lists_every_parameter_and_its_default(qgis_app, alg_id):
             words = _expected(default)
         cell = table[name].lower()
         assert any(w.lower() in cell for w in words), f"{alg_id} {name}: default {default!r} not in '{table[name]}'"
+
+
+def test_readme_sections_are_the_help_files():
+    """The README's algorithm sections hold algorithms/help/<id>.md verbatim (`make readme` rewrites them)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "readme_help.py"), "--check"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("alg_id", ALGORITHMS[:-1])
+def test_dialog_help_is_the_help_file(qgis_app, alg_id):
+    """The dialog's help panel names every parameter by its label and its command-line name, from the help file."""
+    from qgis.core import QgsApplication
+
+    alg = QgsApplication.processingRegistry().algorithmById(f"cloudremoval:{alg_id}")
+    text = alg.shortHelpString()
+    assert text.startswith("<p>") and "<h3>Parameters</h3>" in text
+    for p in alg.parameterDefinitions():
+        assert f"<code>{p.name()}</code>" in text, p.name()
+        assert p.description().replace("&", "&amp;").replace("<", "&lt;") in text, p.description()
+
+
+def test_model_help_is_the_help_file(qgis_app):
+    """The shipped model's help content (description and every input's) comes from algorithms/help/removeclouds.md."""
+    from qgis.core import QgsApplication
+
+    from cloud_removal.algorithms.help import description_html, parameter_help
+
+    alg = QgsApplication.processingRegistry().algorithmById("cloudremoval:removeclouds")
+    content = alg.helpContent()
+    assert content["ALG_DESC"] == description_html("removeclouds")
+    for name, text in parameter_help("removeclouds").items():
+        assert content[name] == text, name

