@@ -101,12 +101,15 @@ class PassFiller:
             except Cancelled:
                 return True
 
-        def compute(b, t, tvalid, r, rvalid):
+        def compute(b, arrays):
+            t, tvalid, r, rvalid = arrays
+            arrays.clear()  # the band arrays live only here, so they are freed before the membrane solve
             part = Progress(lambda pct: done.__setitem__(b - 1, pct / 100.0), cancelled)
             values, st = slra.fill_band(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common, part)
             if self.plan.residual_correction:
-                values = slra.correct_residuals(plan, t, r, tvalid, rvalid, self.half, values, st,
-                                                self.plan.min_common)
+                boundary = slra.boundary_residuals(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common)
+                del t, tvalid, r, rvalid
+                values = slra.add_membrane(plan, values, st, boundary)
             return values, st
 
         def store(b, future):
@@ -127,7 +130,7 @@ class PassFiller:
                 for b in range(1, nb + 1):
                     while len(pending) >= workers:
                         _wait_one(pending, store, progress, done)
-                    pending[b] = pool.submit(compute, b, *self._band(b, win, usable))
+                    pending[b] = pool.submit(compute, b, list(self._band(b, win, usable)))
                 while pending:
                     _wait_one(pending, store, progress, done)
             except BaseException:

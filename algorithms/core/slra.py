@@ -282,15 +282,39 @@ def correct_residuals(plan, target, rep, tvalid, rvalid, half, values, status, m
     Li, Z., Shen, H., Cheng, Q., Li, W., Zhang, L. (2019). Thick cloud removal in high-resolution satellite
     images using stepwise radiometric adjustment and residual correction. Remote Sensing 11(16), 1925.
     """
+    return add_membrane(plan, values.copy(), status,
+                        boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common))
+
+
+def add_membrane(plan, values, status, boundary):
+    """Add the residual correction's harmonic field to `values` in place, given the boundary residuals.
+
+    The second half of correct_residuals, which needs no band array: a caller can free the target and the
+    replacement before this, the most memory-hungry step on large regions.
+
+    Parameters
+    ----------
+    plan : RingPlan
+        The geometry the band was filled over.
+    values, status : (n,) ndarray
+        fill_band's results in plan order; `values` is updated in place where a value was made (not NO_REPLACEMENT,
+        NO_STATS).
+    boundary : tuple of ndarray
+        (rows, cols, residuals) from boundary_residuals.
+
+    Returns
+    -------
+    (n,) ndarray
+        `values`, corrected.
+    """
     from .membrane_bounded import membrane_at
 
     good = (status != NO_REPLACEMENT) & (status != NO_STATS)
-    if not good.any():
-        return values
-    by, bx, bv = boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common)
-    out = values.copy()
-    out[good] += membrane_at(plan.rows[good], plan.cols[good], by, bx, bv)
-    return out
+    if good.all():  # the usual case: no index copies of the plan's (possibly very long) pixel lists
+        values += membrane_at(plan.rows, plan.cols, *boundary)
+    elif good.any():
+        values[good] += membrane_at(plan.rows[good], plan.cols[good], *boundary)
+    return values
 
 
 def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_width=2,
