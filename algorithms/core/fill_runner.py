@@ -1,10 +1,10 @@
 """The raster runner of the fill: passes over the replacements, groups of regions, and the final merge.
 
 For each pass (one replacement), the region still to fill is found strip by strip and grouped into regions whose
-windows cannot interact; each group is filled on its own bounding box plus the window margin (slra.fill_band and
-slra.correct_residuals on arrays), with the pixels earlier passes filled counted as known; results wait in a
-sparse scratch store. The merge then copies the input block by block, bit for bit, taking the filled pixels from
-the store, and writes all outputs, which are committed together.
+windows cannot interact; each group is filled on its own bounding box plus the window margin (slra.fill_band, then
+the residual correction of residuals.py, on arrays), with the pixels earlier passes filled counted as known;
+results wait in a sparse scratch store. The merge then copies the input block by block, bit for bit, taking the
+filled pixels from the store, and writes all outputs, which are committed together.
 """
 
 import os
@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 from scipy import ndimage
 
-from . import slra
+from . import residuals, slra
 from .fill_merge import merge
 from .fill_plan import open_plan
 from .fill_store import Region, Scratch, to_dtype, valid_pixels, work_dtype
@@ -107,9 +107,9 @@ class PassFiller:
             part = Progress(lambda pct: done.__setitem__(b - 1, pct / 100.0), cancelled)
             values, st = slra.fill_band(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common, part)
             if self.plan.residual_correction:
-                boundary = slra.boundary_residuals(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common)
+                boundary = residuals.boundary_residuals(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common)
                 del t, tvalid, r, rvalid
-                values = slra.add_membrane(plan, values, st, boundary)
+                values = residuals.add_membrane(plan, values, st, boundary)
             return values, st
 
         def store(b, future):

@@ -1,0 +1,71 @@
+"""Li et al.'s residual correction of a band's stepwise fill.
+
+The fill of a region plus a harmonic (membrane) field that equals, next to the region, the residual of the
+adjustment at the clear pixels (boundary_residuals), so no seam is left at the region's edge: first compute the
+boundary residuals from the band arrays, then (after the caller may have freed them) add the field with
+add_membrane. The field is solved in bounded memory by membrane_bounded.membrane_at.
+
+References
+----------
+Li, Z., Shen, H., Cheng, Q., Li, W., Zhang, L. (2019). Thick cloud removal in high-resolution satellite
+images using stepwise radiometric adjustment and residual correction. Remote Sensing 11(16), 1925.
+"""
+
+import numpy as np
+from scipy import ndimage
+
+from .slra_stats import MIN_COMMON, NO_REPLACEMENT, NO_STATS, adjust, common_summary, moments, tiled_window_sums
+
+
+def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON):
+    """Residual target - SLRA prediction at the known pixels 4-adjacent to the owned fill region.
+
+    The prediction at a clear pixel uses the same window statistics over the initially known common pixels.
+    Returns (rows, cols, residuals) of the pixels where it is defined.
+    """
+    own = plan.own
+    near = ndimage.binary_dilation(own, structure=ndimage.generate_binary_structure(2, 1))
+    common = ~plan.fill & tvalid & rvalid
+    ys, xs = np.nonzero(near & common)
+    if ys.size == 0:
+        return ys, xs, np.zeros(0)
+    offsets, scale, _ = common_summary(common, target, rep)
+    s = tiled_window_sums(common, target, rep, ys, xs, half, offsets)
+    ok = s[0] >= min_common
+    ys, xs, s = ys[ok], xs[ok], s[:, ok]
+    if ys.size == 0:
+        return ys, xs, np.zeros(0)
+    mt, vt, mr, vr = moments(s, offsets)
+    pred = adjust(mt, vt, mr, vr, rep[ys, xs].astype(np.float64), scale)
+    return ys, xs, target[ys, xs].astype(np.float64) - pred
+
+
+def add_membrane(plan, values, status, boundary):
+    """Add the residual correction's harmonic field to `values` in place, given the boundary residuals.
+
+    It needs no band array: a caller can free the target and the
+    replacement before this, the most memory-hungry step on large regions.
+
+    Parameters
+    ----------
+    plan : RingPlan
+        The geometry the band was filled over.
+    values, status : (n,) ndarray
+        fill_band's results in plan order; `values` is updated in place where a value was made (not NO_REPLACEMENT,
+        NO_STATS).
+    boundary : tuple of ndarray
+        (rows, cols, residuals) from boundary_residuals.
+
+    Returns
+    -------
+    (n,) ndarray
+        `values`, corrected.
+    """
+    from .membrane_bounded import membrane_at
+
+    good = (status != NO_REPLACEMENT) & (status != NO_STATS)
+    if good.all():  # the usual case: no index copies of the plan's (possibly very long) pixel lists
+        values += membrane_at(plan.rows, plan.cols, *boundary)
+    elif good.any():
+        values[good] += membrane_at(plan.rows[good], plan.cols[good], *boundary)
+    return values

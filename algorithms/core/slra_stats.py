@@ -1,0 +1,115 @@
+"""Window statistics of the stepwise adjustment (Li et al. 2019): summed-area-table sums over the known common
+pixels of a window, their moments, the fallback statistics of a whole region, and the adjustment itself.
+
+References
+----------
+Li, Z., Shen, H., Cheng, Q., Li, W., Zhang, L. (2019). Thick cloud removal in high-resolution satellite
+images using stepwise radiometric adjustment and residual correction. Remote Sensing 11(16), 1925.
+"""
+
+import numpy as np
+
+GAIN_MIN, GAIN_MAX = 1.0 / 3.0, 3.0
+MIN_COMMON = 25          # fewest common pixels a window needs before it is widened
+WIDEN = (1, 2, 4)        # window half-widths tried, as multiples of the nominal half-width
+ZERO_VAR_REL = 1e-12     # replacement variance below this share of (mean^2 + scale^2) counts as zero
+
+# Status of each pixel of the fill region after filling.
+FILLED, WIDENED, FALLBACK, NO_REPLACEMENT, NO_STATS = 1, 2, 3, 4, 5
+
+
+
+def adjust(mt, vt, mr, vr, rep, scale=0.0):
+    """T = mean_t + g (R - mean_r), g = std_t / std_r clamped to [1/3, 3]; g = 1 where std_r is zero.
+
+    std_r counts as zero below a relative 1e-6 of sqrt(mean_r^2 + scale^2) (scale: the replacement's typical
+    magnitude), so rounding in the summed-area tables cannot turn a constant window into a huge gain.
+    """
+    vt = np.maximum(vt, 0.0)
+    vr = np.maximum(vr, 0.0)
+    zero = vr <= ZERO_VAR_REL * (mr * mr + scale * scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.sqrt(vt) / np.sqrt(np.where(zero, 1.0, vr))
+    g = np.where(zero, 1.0, np.clip(g, GAIN_MIN, GAIN_MAX))
+    return mt + g * (rep - mr)
+
+
+def window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0)):
+    """Count, sum and sum of squares of t and r over `common` pixels in the (2 half + 1)^2 windows at (rows, cols).
+
+    Windows are clipped to the array. One summed-area table is built over the query pixels' bounding box plus
+    `half`; returns a (5, n) float64 array: n, sum t, sum t^2, sum r, sum r^2 (values minus `offsets`).
+    """
+    hgt, wid = common.shape
+    y0, y1 = max(int(rows.min()) - half, 0), min(int(rows.max()) + half + 1, hgt)
+    x0, x1 = max(int(cols.min()) - half, 0), min(int(cols.max()) + half + 1, wid)
+    m = common[y0:y1, x0:x1]
+    off = ~m
+    sat = np.empty((5, y1 - y0 + 1, x1 - x0 + 1))
+    sat[:, 0, :] = 0.0
+    sat[:, 1:, 0] = 0.0
+    inner = sat[:, 1:, 1:]
+    np.copyto(inner[0], m)
+    for i, (arr, o) in enumerate(((t, offsets[0]), (r, offsets[1]))):
+        v, v2 = inner[1 + 2 * i], inner[2 + 2 * i]
+        np.subtract(arr[y0:y1, x0:x1], o, out=v, dtype=np.float64)
+        np.copyto(v, 0.0, where=off)
+        np.multiply(v, v, out=v2)
+    np.cumsum(sat, axis=1, out=sat)   # the zero first row / column keep this a summed-area table
+    np.cumsum(sat, axis=2, out=sat)
+    ry0 = np.maximum(rows - (half + y0), 0)       # windows clipped to the array (y0 / x0 are the bbox start)
+    ry1 = np.minimum(rows + (half + 1 - y0), y1 - y0)
+    rx0 = np.maximum(cols - (half + x0), 0)
+    rx1 = np.minimum(cols + (half + 1 - x0), x1 - x0)
+    return sat[:, ry1, rx1] - sat[:, ry0, rx1] - sat[:, ry1, rx0] + sat[:, ry0, rx0]
+
+
+def tiled_window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0), tile=256):
+    """window_sums for scattered pixels, tile by tile, so each summed-area table covers one tile plus the window
+    margin (bounded memory) rather than the bounding box of all the pixels."""
+    out = np.empty((5, rows.size))
+    ntx = -(-common.shape[1] // tile)
+    key = (rows // tile).astype(np.int64) * ntx + cols // tile
+    order = np.argsort(key, kind="stable")
+    cut = np.flatnonzero(np.diff(key[order])) + 1
+    for part in np.split(order, cut):
+        if part.size:
+            out[:, part] = window_sums(common, t, r, rows[part], cols[part], half, offsets)
+    return out
+
+
+def moments(s, offsets=(0.0, 0.0)):
+    """Means and variances of target and replacement from window_sums' rows (n >= 1)."""
+    n = s[0]
+    mt, mr = s[1] / n, s[3] / n
+    return mt + offsets[0], s[2] / n - mt * mt, mr + offsets[1], s[4] / n - mr * mr
+
+
+def _row_chunks(shape, pixels=1 << 22):
+    """Row slices of about `pixels` pixels each, to bound temporaries over large arrays."""
+    step = max(1, pixels // max(shape[1], 1))
+    return [slice(y, min(y + step, shape[0])) for y in range(0, shape[0], step)]
+
+
+def common_summary(common, target, rep):
+    """Offsets (mean target, mean replacement), the replacement's mean magnitude and the fallback sums
+    (window_sums' five rows over every common pixel), computed by row chunks in bounded memory."""
+    n = st = sr = sa = 0.0
+    for sl in _row_chunks(common.shape):
+        c = common[sl]
+        t, r = target[sl][c], rep[sl][c]
+        n += c.sum()
+        st += t.sum(dtype=np.float64)
+        sr += r.sum(dtype=np.float64)
+        sa += np.abs(r).sum(dtype=np.float64)
+    if n == 0:
+        return (0.0, 0.0), 0.0, np.zeros(5)
+    offsets = (st / n, sr / n)
+    fb = np.zeros(5)
+    fb[0] = n
+    for sl in _row_chunks(common.shape):
+        c = common[sl]
+        tt = np.subtract(target[sl][c], offsets[0], dtype=np.float64)
+        rr = np.subtract(rep[sl][c], offsets[1], dtype=np.float64)
+        fb[1:] += (tt.sum(), (tt * tt).sum(), rr.sum(), (rr * rr).sum())
+    return offsets, sa / n, fb
