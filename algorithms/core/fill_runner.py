@@ -24,7 +24,7 @@ CELL = 16        # side of the coarse cells used to group the fill region
 PLAN_TILE = 128  # tile of the per-ring statistics (see slra.RingPlan)
 MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
-STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK),
+STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK), ("interpolated", slra.INTERPOLATED),
                ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS))
 
 
@@ -82,7 +82,8 @@ class PassFiller:
         cy1, cx1 = -(-(win.y + win.h) // CELL), -(-(win.x + win.w) // CELL)
         own = np.repeat(np.repeat(labels[cy0:cy1, cx0:cx1] == lab, CELL, axis=0), CELL, axis=1)
         oy, ox = win.y - cy0 * CELL, win.x - cx0 * CELL
-        plan = slra.RingPlan(fill, own[oy:oy + win.h, ox:ox + win.w] & fill, self.plan.ring_width, PLAN_TILE)
+        depth = slra.STEPWISE_DEPTH * self.half if self.plan.residual_correction else None
+        plan = slra.RingPlan(fill, own[oy:oy + win.h, ox:ox + win.w] & fill, self.plan.ring_width, PLAN_TILE, depth)
         del own, fill
         if plan.n == 0:
             return

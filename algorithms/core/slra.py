@@ -14,6 +14,7 @@ from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are
     FILLED,
     GAIN_MAX,
     GAIN_MIN,
+    INTERPOLATED,
     MIN_COMMON,
     NO_REPLACEMENT,
     NO_STATS,
@@ -23,6 +24,7 @@ from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are
     _row_chunks,
     adjust,
     common_summary,
+    gain,
     moments,
     tiled_window_sums,
     window_sums,
@@ -43,11 +45,19 @@ def ring_index(fill, width=2):
     return ring.astype(np.uint16 if ring.max() < 65535 else np.uint32)
 
 
+STEPWISE_DEPTH = 2  # with residual correction, rings are filled stepwise up to this many half-windows deep
+
+
 class RingPlan:
     """The geometry shared by all bands: fill pixels sorted by ring and by tile, so each ring's statistics are
-    computed tile by tile over small bounding boxes only."""
+    computed tile by tile over small bounding boxes only.
 
-    def __init__(self, fill, own=None, ring_width=2, tile=256):
+    `depth` (pixels, or None for no limit): rings whose pixels are all farther than this from the nearest known
+    pixel are not filled stepwise; fill_band interpolates the gain and offset there (see fill_band). The plan
+    pixels of those rings come last, from index `deep_start`.
+    """
+
+    def __init__(self, fill, own=None, ring_width=2, tile=256, depth=None):
         self.fill = np.asarray(fill, bool)
         self.own = self.fill if own is None else (np.asarray(own, bool) & self.fill)
         self.shape = self.fill.shape
@@ -64,30 +74,64 @@ class RingPlan:
         nty = -(-self.shape[0] // tile)
         key = rk.astype(np.int64) * (ntx * nty) + (ys // tile).astype(np.int64) * ntx + xs // tile
         order = np.argsort(key, kind="stable")
-        self.rows, self.cols, self.ring = ys[order], xs[order], rk[order].astype(np.int32)
-        del ys, xs, rk
+        self.rows, self.cols = ys[order], xs[order]
+        del ys, xs
         key = key[order]
+        rk = rk[order]
         del order
         cut = np.flatnonzero(np.diff(key)) + 1
         self.seg_start = np.concatenate(([0], cut)).astype(np.int64)
         self.seg_end = np.concatenate((cut, [key.size])).astype(np.int64)
-        seg_ring = self.ring[self.seg_start] if key.size else np.zeros(0, np.int64)
+        seg_ring = rk[self.seg_start] if key.size else np.zeros(0, np.int64)
+        del rk
         # Segments of one ring are consecutive: ring k spans segments ring_first[k] to ring_last[k] (exclusive).
         rcut = np.flatnonzero(np.diff(seg_ring)) + 1
         self.ring_first = np.concatenate(([0], rcut)) if seg_ring.size else np.zeros(0, np.int64)
         self.ring_last = np.concatenate((rcut, [seg_ring.size])) if seg_ring.size else np.zeros(0, np.int64)
         self.n = int(key.size)
+        ring_number = seg_ring[self.ring_first] if seg_ring.size else np.zeros(0, np.int64)
+        # Ring r holds the distances ((r - 1) w, r w]: it is deep when (r - 1) w >= depth.
+        self.n_stepwise = (len(ring_number) if depth is None
+                           else int(np.count_nonzero((ring_number.astype(np.int64) - 1) * ring_width < depth)))
+        self.deep_start = (int(self.seg_start[self.ring_first[self.n_stepwise]])
+                           if self.n_stepwise < len(ring_number) else self.n)
         self.has_known = bool((~self.fill).any())
 
 
 def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, progress=None):
-    """Fill one band over a RingPlan; returns (values, status) per plan pixel (plan order).
+    """Fill one band over a RingPlan, ring by ring from the region's edge inward (Li et al. 2019).
 
-    target, rep: 2-D float arrays (target is updated in place with the filled values, which later rings use);
-    tvalid, rvalid: where target and replacement hold data. Pixels outside the plan's fill region that are valid
-    in target form the initial known area; pixels of the fill region not owned by the plan are never known.
+    Each pixel gets its replacement value matched to the target's mean and standard deviation over the known
+    common pixels of its window (widened, then the region's surroundings, when too few are known); the values of
+    a ring become known for the next. Deeper than the plan's depth, where a window holds only filled pixels and
+    chaining ring after ring would accumulate the replacement's noise as colour noise, the gain and offset are
+    instead interpolated inward from the last stepwise ring as harmonic fields (membrane, as the residual
+    correction), so the fill stays smooth and follows the surroundings' radiometry.
+
+    Parameters
+    ----------
+    plan : RingPlan
+        The fill geometry.
+    target, rep : (h, w) ndarray of float
+        Target (updated in place with the values of the stepwise rings) and replacement.
+    tvalid, rvalid : (h, w) ndarray of bool
+        Where they hold data. Pixels outside the plan's fill region that are valid in both form the initial known
+        area; pixels of the fill region not owned by the plan are never known.
+    half : int
+        Half-width of the statistics window.
+    min_common : int, optional
+        Fewest known common pixels of a window before it is widened.
+    progress : Progress, optional
+        Receives the share of rings done.
+
+    Returns
+    -------
+    values : (n,) ndarray of float
+        The filled values in plan order (float32 for float32 arrays, else float64).
+    status : (n,) ndarray of uint8
+        FILLED, WIDENED, FALLBACK, INTERPOLATED, NO_REPLACEMENT or NO_STATS per plan pixel.
     """
-    values = np.zeros(plan.n, np.float64)
+    values = np.zeros(plan.n, np.result_type(target.dtype, np.float32))  # the working arrays' precision
     status = np.full(plan.n, NO_STATS, np.uint8)
     if plan.n == 0:
         return values, status
@@ -99,7 +143,7 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     offsets, scale, fb = common_summary(common, target, rep)
     blocks = None
     if block_size(half) > 1:  # large windows: statistics over b x b blocks, updated ring by ring (block_sums.py)
-        blocks = BlockSums(common, target, rep, offsets, block_size(half))
+        blocks = BlockSums(common, target, rep, offsets, block_size(half), values.dtype)
 
         def sums(r, c, h):
             return blocks.window(r, c, h)
@@ -107,11 +151,14 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         def sums(r, c, h):
             return window_sums(common, target, rep, r, c, h, offsets)
     n_rings = len(plan.ring_first)
+    edge = None  # (rows, cols, gain, offset) of the last stepwise ring that made values
     for k in range(n_rings):
+        if k == plan.n_stepwise and edge is not None:
+            _fill_deep(plan, rep, rvalid, edge, _fallback_transform(fb, offsets, scale), values, status)
+            break
         a = plan.seg_start[plan.ring_first[k]]
         b = plan.seg_end[plan.ring_last[k] - 1]
         rows, cols = plan.rows[a:b], plan.cols[a:b]
-        ok_rep = rvalid[rows, cols]
         stats = np.empty((5, b - a))
         for s in range(plan.ring_first[k], plan.ring_last[k]):
             sa, sb = plan.seg_start[s] - a, plan.seg_end[s] - a
@@ -127,22 +174,59 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         if low.any():
             stats[:, low] = fb[:, None]
             st[low] = FALLBACK if fb[0] >= 1 else NO_STATS
-        st[~ok_rep] = NO_REPLACEMENT
+        st[~rvalid[rows, cols]] = NO_REPLACEMENT
         good = (st != NO_REPLACEMENT) & (st != NO_STATS)
         mt, vt, mr, vr = moments(stats[:, good], offsets)
-        v = adjust(mt, vt, mr, vr, rep[rows[good], cols[good]].astype(np.float64), scale)
-        vals = np.zeros(b - a)
-        vals[good] = v
-        values[a:b] = vals
-        status[a:b] = st
+        del stats
+        g = gain(vt, mr, vr, scale)
         gr, gc = rows[good], cols[good]
+        rv = rep[gr, gc].astype(np.float64)
+        v = mt + g * (rv - mr)
+        values[a:b][good] = v
+        status[a:b] = st
+        if gr.size:
+            edge = (gr, gc, g, mt - g * mr)
         target[gr, gc] = v
         common[gr, gc] = True
         if blocks is not None:
-            blocks.add(gr, gc, v, rep[gr, gc])
+            blocks.add(gr, gc, v, rv)
         if progress is not None:
             progress.update((k + 1) / n_rings)
     return values, status
+
+
+def _fallback_transform(fb, offsets, scale):
+    """(gain, offset) from the fallback statistics, or None when there are none."""
+    if fb[0] < 1:
+        return None
+    mt, vt, mr, vr = moments(fb, offsets)
+    g = float(gain(vt, mr, vr, scale))
+    return g, float(mt - g * mr)
+
+
+def _fill_deep(plan, rep, rvalid, edge, fallback, values, status):
+    """The pixels of the deep rings: gain and offset interpolated from the last stepwise ring (see fill_band);
+    `fallback` = (gain, offset) of the region's surroundings for deep parts no stepwise pixel touches."""
+    from .membrane_bounded import membrane_at
+
+    rows, cols = plan.rows[plan.deep_start:], plan.cols[plan.deep_start:]
+    er, ec, g, o = edge
+    # Parts of the deep domain not touching the edge get 0 from the solver: shifting the gains by a constant far
+    # above their range (the solver removes it exactly, per part) tells them apart.
+    gains = membrane_at(rows, cols, er, ec, g + _FAR) - _FAR
+    reached = (gains >= GAIN_MIN - 1e-3) & (gains <= GAIN_MAX + 1e-3)
+    offs = membrane_at(rows, cols, er, ec, o)
+    st = np.where(reached, INTERPOLATED, FALLBACK if fallback is not None else NO_STATS).astype(np.uint8)
+    if fallback is not None:
+        gains[~reached], offs[~reached] = fallback
+    gains *= rep[rows, cols]
+    gains += offs
+    st[~rvalid[rows, cols]] = NO_REPLACEMENT
+    values[plan.deep_start:] = np.where((st != NO_REPLACEMENT) & (st != NO_STATS), gains, 0.0)
+    status[plan.deep_start:] = st
+
+
+_FAR = 1.0e6
 
 
 def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_width=2,
@@ -188,8 +272,8 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
     nb = target.shape[0]
     tvalid = np.ones(target.shape, bool) if tvalid is None else np.broadcast_to(tvalid, target.shape)
     rvalid = np.ones(target.shape, bool) if rvalid is None else np.broadcast_to(rvalid, target.shape)
-    plan = RingPlan(fill, own, ring_width, tile)
     half = max(int(window_size) // 2, 1)
+    plan = RingPlan(fill, own, ring_width, tile, STEPWISE_DEPTH * half if residual_correction else None)
     status = np.zeros((nb,) + plan.shape, np.uint8)
     for b in range(nb):
         t = target[b]

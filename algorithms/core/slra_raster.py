@@ -36,6 +36,9 @@ def summary_line(s):
     parts = [f"filled {s['filled']} pixel-bands"]
     if s["widened"]:
         parts.append(f"{s['widened']} of them with a widened window (too few common pixels)")
+    if s.get("interpolated"):
+        parts.append(f"{s['interpolated']} far inside large regions with the gain and offset interpolated from the "
+                     "nearer rings")
     if s["fallback"]:
         parts.append(f"{s['fallback']} with the statistics of the whole region's surroundings")
     if s["remaining"]:

@@ -15,12 +15,12 @@ WIDEN = (1, 2, 4)        # window half-widths tried, as multiples of the nominal
 ZERO_VAR_REL = 1e-12     # replacement variance below this share of (mean^2 + scale^2) counts as zero
 
 # Status of each pixel of the fill region after filling.
-FILLED, WIDENED, FALLBACK, NO_REPLACEMENT, NO_STATS = 1, 2, 3, 4, 5
+FILLED, WIDENED, FALLBACK, NO_REPLACEMENT, NO_STATS, INTERPOLATED = 1, 2, 3, 4, 5, 6
 
 
 
-def adjust(mt, vt, mr, vr, rep, scale=0.0):
-    """T = mean_t + g (R - mean_r), g = std_t / std_r clamped to [1/3, 3]; g = 1 where std_r is zero.
+def gain(vt, mr, vr, scale=0.0):
+    """g = std_t / std_r clamped to [1/3, 3]; g = 1 where std_r is zero.
 
     std_r counts as zero below a relative 1e-6 of sqrt(mean_r^2 + scale^2) (scale: the replacement's typical
     magnitude), so rounding in the summed-area tables cannot turn a constant window into a huge gain.
@@ -30,8 +30,13 @@ def adjust(mt, vt, mr, vr, rep, scale=0.0):
     zero = vr <= ZERO_VAR_REL * (mr * mr + scale * scale)
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.sqrt(vt) / np.sqrt(np.where(zero, 1.0, vr))
-    g = np.where(zero, 1.0, np.clip(g, GAIN_MIN, GAIN_MAX))
-    return mt + g * (rep - mr)
+    return np.where(zero, 1.0, np.clip(g, GAIN_MIN, GAIN_MAX))
+
+
+def adjust(mt, vt, mr, vr, rep, scale=0.0):
+    """T = mean_t + g (R - mean_r), with g = gain(vt, mr, vr, scale): the replacement matched to the target's
+    local mean and standard deviation."""
+    return mt + gain(vt, mr, vr, scale) * (rep - mr)
 
 
 def window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0)):
