@@ -14,7 +14,7 @@ from qgis.core import (
 )
 
 from .base import CloudRemovalAlgorithm
-from .core.multi_date import ORDERS, run_multi_date_fill
+from .core.multi_date import DEFAULT_COMBINE, ORDERS, run_multi_date_fill
 from .generate_cloud_mask import GenerateCloudMask
 from .parameters import ModelFile, NameOrIndexEnum, fill_parameters
 
@@ -31,6 +31,7 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
     REPLACEMENTS = "REPLACEMENTS"
     REPLACEMENT_MASKS = "REPLACEMENT_MASKS"
     ORDER = "ORDER"
+    COMBINE_DATES = "COMBINE_DATES"
     AUTO_MASK = "AUTO_MASK"
     CLASSES_TO_REMOVE = "CLASSES_TO_REMOVE"
     FILL_NODATA = "FILL_NODATA"
@@ -59,6 +60,9 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
             QgsProcessing.TypeRaster, optional=True))
         self.addParameter(NameOrIndexEnum(self.ORDER, self.tr("Order of the replacements"), list(ORDERS),
                                           default="similar"))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.COMBINE_DATES, self.tr("Dates combined per pixel (1: the first clear date; n: median of n dates)"),
+            QgsProcessingParameterNumber.Integer, DEFAULT_COMBINE, minValue=1, maxValue=255))
         self.addParameter(QgsProcessingParameterBoolean(
             self.AUTO_MASK, self.tr("Compute missing masks with Generate Cloud Mask"), True))
         self.addParameter(QgsProcessingParameterEnum(
@@ -119,7 +123,7 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
             buffer=self.parameterAsInt(parameters, self.BUFFER, context),
             residual_correction=self.parameterAsBoolean(parameters, self.RESIDUAL_CORRECTION, context),
             source_output=outputs[self.OUTPUT_SOURCE], remaining_output=outputs[self.OUTPUT_REMAINING],
-            progress=self.progress(feedback))
+            progress=self.progress(feedback), combine=self.parameterAsInt(parameters, self.COMBINE_DATES, context))
         feedback.pushInfo(self.tr("Wrote {} ({} of {} pixels filled).").format(
             output, summary["fill_pixels"] - summary["remaining"], summary["fill_pixels"]))
         results = {self.OUTPUT: output}

@@ -3,6 +3,7 @@ remaining-pixel rasters, committed together."""
 
 import numpy as np
 
+from .fill_store import to_dtype
 from .raster_io import block_windows, read_window
 from .raster_writer import TILE, commit_together, writer_like
 
@@ -19,9 +20,10 @@ def merge(run, progress):
     writers = [out, None, None]
     try:
         if plan.source_output:
-            names = ["original"] + [f"replacement {k}" for k in range(1, len(plan.sources) + 1)]
-            colours = {0: (200, 200, 200), **{k: _colour(k) for k in range(1, len(plan.sources) + 1)},
-                       SOURCE_NODATA: (255, 0, 255)}
+            n = len(plan.sources) if plan.combine == 1 else min(plan.combine, len(plan.sources))
+            names = ["original"] + ([f"replacement {k}" for k in range(1, n + 1)] if plan.combine == 1 else
+                                    [f"median of {k} date{'s' if k > 1 else ''}" for k in range(1, n + 1)])
+            colours = {0: (200, 200, 200), **{k: _colour(k) for k in range(1, n + 1)}, SOURCE_NODATA: (255, 0, 255)}
             writers[1] = writer_like(src, plan.source_output, bands=1, dtype=np.uint8, nodata=None,
                                      color_table=colours, category_names=names + [""] * (SOURCE_NODATA - len(names))
                                      + ["still missing"], band_descriptions=["source of each pixel"])
@@ -37,7 +39,11 @@ def merge(run, progress):
             if scratch is not None:
                 vals, flags = scratch.get(win)
                 taken = flags > 0
-                arr[taken] = vals[taken]
+                if scratch.slots > 1:  # medians of several dates, converted to the output type here
+                    for b, nd in enumerate(inputs.nodata):
+                        arr[b][taken[b]] = to_dtype(vals[b][taken[b]], inputs.dtype, nd)
+                else:
+                    arr[taken] = vals[taken]
                 base = region.base(win)
                 missing = base & ~taken.all(axis=0)
                 for b, nd in enumerate(inputs.nodata):

@@ -50,7 +50,10 @@ class Source:
 @dataclass
 class FillPlan:
     """Everything a fill needs. Passes run in the order of `sources`; pass k fills what is still missing where
-    source k is usable. `mask` (non-zero or `mask_classes` = fill) and/or `fill_nodata` define the region."""
+    source k is usable (pixels filled by earlier passes count as known). With `combine` = n > 1, pass k instead
+    fills, on its own (from the original known pixels only), the pixels holding fewer than n values where source k
+    is usable, and each pixel gets the median of its values. `mask` (non-zero or `mask_classes` = fill) and/or
+    `fill_nodata` define the region."""
 
     input_path: str
     sources: list
@@ -67,6 +70,7 @@ class FillPlan:
     ring_width: int = 2
     min_common: int = 25
     extra_inputs: dict = field(default_factory=dict)
+    combine: int = 1  # 1: the first usable source fills (chained); n > 1: median of up to n sources' own fills
 
     def output_paths(self):
         return {"output": self.output, "source output": self.source_output,
@@ -102,6 +106,8 @@ def check_plan(plan):
     src = open_raster(plan.input_path, "input raster")
     nb, dtype = src.RasterCount, numpy_dtype(src, 1)
     check_parameters(plan.window_size, plan.buffer, src.RasterXSize, src.RasterYSize)
+    if int(plan.combine) != plan.combine or not 1 <= plan.combine <= 255:
+        raise InputError(f"COMBINE_DATES must be a whole number from 1 to 255; got {plan.combine}.")
     check_outputs(plan.output_paths(), plan.input_paths(), {"output": nb}, {"output": dtype})
     opened = []
     for i, s in enumerate(plan.sources, start=1):

@@ -77,13 +77,18 @@ class PassFiller:
         """Fill one group on its box plus the margin; bands run in parallel threads (numpy releases the GIL),
         while all GDAL reads and writes stay on this thread."""
         win = box.grow(self.margin, self.region.width, self.region.height)
-        fill = self.region.read(win)
+        todo = self.region.read(win)
+        # Chained passes fill what is left, the earlier passes' values known; combining passes each fill the whole
+        # region on their own, owning only the pixels that still take values.
+        fill = todo if self.plan.combine == 1 else self.region.base(win)
         cy0, cx0 = win.y // CELL, win.x // CELL
         cy1, cx1 = -(-(win.y + win.h) // CELL), -(-(win.x + win.w) // CELL)
         own = np.repeat(np.repeat(labels[cy0:cy1, cx0:cx1] == lab, CELL, axis=0), CELL, axis=1)
         oy, ox = win.y - cy0 * CELL, win.x - cx0 * CELL
+        own = own[oy:oy + win.h, ox:ox + win.w] & todo
+        del todo
         depth = slra.STEPWISE_DEPTH * self.half if self.plan.residual_correction else None
-        plan = slra.RingPlan(fill, own[oy:oy + win.h, ox:ox + win.w] & fill, self.plan.ring_width, PLAN_TILE, depth)
+        plan = slra.RingPlan(fill, own, self.plan.ring_width, PLAN_TILE, depth)
         del own, fill
         if plan.n == 0:
             return
@@ -119,7 +124,11 @@ class PassFiller:
             self.summary["filled"] += int(good.sum())
             for key, code in STATUS_KEYS:
                 self.summary[key] += int((st == code).sum())
-            out = to_dtype(values[good], self.inputs.dtype, self.inputs.nodata[b - 1])
+            if b == 1:
+                self.summary["pass_pixels"] += int(good.sum())
+            out = values[good]
+            if self.scratch.slots == 1:  # medians are converted after combining (fill_merge)
+                out = to_dtype(out, self.inputs.dtype, self.inputs.nodata[b - 1])
             self.scratch.put(b, box, rows[good], cols[good], out, self.k)
             done[b - 1] = 1.0
 
@@ -144,7 +153,7 @@ class PassFiller:
         t = read_large(self.inputs.src, b, win)
         tvalid = valid_pixels(t, self.inputs.nodata[b - 1])
         t = t.astype(self.work)
-        if self.k > 1:
+        if self.k > 1 and self.plan.combine == 1:
             values, flags = self.scratch.band(b, win)
             earlier = flags > 0
             t[earlier] = values[earlier]
@@ -153,7 +162,7 @@ class PassFiller:
         rvalid = valid_pixels(r, self.rep_nodata[b - 1])
         if usable is not None:
             rvalid &= usable
-        return t, tvalid, r.astype(self.work), rvalid
+        return t, tvalid, r, rvalid  # the replacement is only read: kept in its own type (half the memory)
 
 
 def _wait_one(pending, store, progress, done):
@@ -197,7 +206,10 @@ class FillRun:
         summary.update(fill_pixels=n_fill, groups=len(groups), remaining=n_fill)
         if n_fill == 0:
             self.progress.log("Warning: the mask marks no pixel to fill; the output is a copy of the input.")
-        self.scratch = Scratch(width, height, src.RasterCount, self.inputs.dtype) if n_fill else None
+        slots = min(int(plan.combine), len(plan.sources))
+        self.scratch = (Scratch(width, height, src.RasterCount,
+                                self.inputs.dtype if slots == 1 else work_dtype(self.inputs.dtype), slots=slots)
+                        if n_fill else None)
         try:
             self.region.scratch = self.scratch
             passes = len(plan.sources)
@@ -206,11 +218,18 @@ class FillRun:
                 if summary["remaining"] == 0:
                     summary["per_pass"].append(0)
                     continue
+                summary["pass_pixels"] = 0
                 left = self.fill_pass(k, replacement, span, (labels, groups) if k == 1 else None)
-                summary["per_pass"].append(summary["remaining"] - left)
+                if self.scratch.slots == 1:
+                    summary["per_pass"].append(summary["remaining"] - left)
+                else:  # pixels that took a value from this date; the rest as below
+                    summary["per_pass"].append(summary.pop("pass_pixels"))
                 summary["remaining"] = left
                 if on_pass is not None:
                     on_pass(k, summary["per_pass"][-1])
+            summary.pop("pass_pixels", None)
+            if self.scratch is not None and self.scratch.slots > 1:
+                summary["remaining"] = self._count(self.scratch.missing, self.region.base)
             if require_fill and n_fill and summary["remaining"] == n_fill:
                 raise InputError(f"None of the {passes} replacement(s) is clear where the input needs filling "
                                  f"({n_fill} pixels): they are cloudy (masked) or without data there. Add dates that "
@@ -241,11 +260,19 @@ class FillRun:
             edges = 0.1 + 0.9 * np.concatenate(([0.0], np.cumsum(weights))) / weights.sum()
             for i, (lab, box) in enumerate(groups):
                 filler.fill_group(labels, lab, box, progress.sub(edges[i], edges[i + 1]))
-        left = 0
+        return self._count(region.read)
+
+    def _count(self, *readers):
+        """Pixels where every reader(window) is true, counted strip by strip."""
+        region, n = self.region, 0
         rows = max(1, self.block_pixels // max(region.width, 1))
         for y in range(0, region.height, rows):
-            left += int(np.count_nonzero(region.read(Window(0, y, region.width, min(rows, region.height - y)))))
-        return left
+            win = Window(0, y, region.width, min(rows, region.height - y))
+            sel = readers[0](win)
+            for read in readers[1:]:
+                sel &= read(win)
+            n += int(np.count_nonzero(sel))
+        return n
 
 
 def run_fill(plan, progress, block_pixels=DEFAULT_BLOCK_PIXELS, on_pass=None, require_fill=False):

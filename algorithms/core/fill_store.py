@@ -96,45 +96,77 @@ class Region:
 
 
 class Scratch:
-    """Sparse uncompressed GeoTIFFs holding filled values and, per band, the pass (1, 2, ...) that filled each
-    pixel (0: not filled) until the merge."""
+    """Sparse uncompressed GeoTIFFs holding the filled values until the merge.
 
-    def __init__(self, width, height, bands, dtype, folder=None):
+    With one slot: the value of each pixel and band and, in `flags`, the pass (1, 2, ...) that filled it (0: not
+    filled). With `slots` > 1 (a multi-date fill combining several dates): up to `slots` values per pixel and band,
+    one file per slot (in the working precision: the caller converts the median), and in `flags` how many are
+    held; `get` gives their median (float64).
+    """
+
+    def __init__(self, width, height, bands, dtype, folder=None, slots=1):
         self.dir = private_dir(folder or tempfile.gettempdir(), prefix=SCRATCH_PREFIX, suffix="")
+        self.slots = int(slots)
         opts = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "SPARSE_OK=TRUE", "BIGTIFF=YES"]
         drv = gdal.GetDriverByName("GTiff")
         gtype = gdal_array.NumericTypeCodeToGDALTypeCode(np.dtype(dtype))
-        self.values = drv.Create(os.path.join(self.dir, "values.tif"), width, height, bands, gtype, opts)
+        self.slot_values = [drv.Create(os.path.join(self.dir, f"values{j}.tif"), width, height, bands, gtype, opts)
+                            for j in range(self.slots)]
+        self.values = self.slot_values[0]
         self.flags = drv.Create(os.path.join(self.dir, "flags.tif"), width, height, bands, gdal.GDT_Byte, opts)
 
     def put(self, band, window, rows, cols, values, flag=1):
-        """Store values at (rows, cols) relative to window for a 1-based band, marked as filled by pass `flag`."""
-        vb, fb = self.values.GetRasterBand(band), self.flags.GetRasterBand(band)
-        v = vb.ReadAsArray(window.x, window.y, window.w, window.h)
+        """Store values at (rows, cols) relative to window for a 1-based band: marked as filled by pass `flag`
+        (one slot), or added as one more value (several slots; pixels already holding `slots` values are left)."""
+        fb = self.flags.GetRasterBand(band)
         f = fb.ReadAsArray(window.x, window.y, window.w, window.h)
-        v[rows, cols] = values
-        f[rows, cols] = flag
-        vb.WriteArray(v, window.x, window.y)
+        held = f[rows, cols] if self.slots > 1 else np.zeros(rows.size, np.uint8)
+        for j, ds in enumerate(self.slot_values):
+            sel = held == j
+            if not sel.any():
+                continue
+            vb = ds.GetRasterBand(band)
+            v = vb.ReadAsArray(window.x, window.y, window.w, window.h)
+            v[rows[sel], cols[sel]] = values[sel]
+            vb.WriteArray(v, window.x, window.y)
+            ds.FlushCache()   # hand the written blocks to disk rather than hold them in GDAL's cache
+        f[rows, cols] = np.minimum(held + 1, self.slots) if self.slots > 1 else flag
         fb.WriteArray(f, window.x, window.y)
-        self.values.FlushCache()   # hand the written blocks to disk rather than hold them in GDAL's cache
         self.flags.FlushCache()
 
     def get(self, window):
-        """(values, flags) of all bands in a window, each (bands, h, w); flags hold the pass (0 = not filled)."""
-        v = self.values.ReadAsArray(window.x, window.y, window.w, window.h)
-        f = self.flags.ReadAsArray(window.x, window.y, window.w, window.h)
-        return v.reshape((-1, window.h, window.w)), f.reshape((-1, window.h, window.w))
+        """(values, flags) of all bands in a window, each (bands, h, w); flags hold the pass (0 = not filled), or,
+        with several slots, the number of values, whose per-band median is returned."""
+        f = self.flags.ReadAsArray(window.x, window.y, window.w, window.h).reshape((-1, window.h, window.w))
+        if self.slots == 1:
+            v = self.values.ReadAsArray(window.x, window.y, window.w, window.h)
+            return v.reshape((-1, window.h, window.w)), f
+        stack = np.stack([ds.ReadAsArray(window.x, window.y, window.w, window.h).reshape(f.shape)
+                          for ds in self.slot_values]).astype(np.float64)
+        stack[np.arange(self.slots)[:, None, None, None] >= f[None]] = np.nan
+        out = np.zeros(f.shape)
+        has = f > 0
+        if has.any():
+            out[has] = np.nanmedian(stack[:, has], axis=0)
+        return out, f
 
     def band(self, band, window):
-        """(values, flags) of one band in a window."""
+        """(values, flags) of one band in a window (one slot)."""
         return (self.values.GetRasterBand(band).ReadAsArray(window.x, window.y, window.w, window.h),
                 self.flags.GetRasterBand(band).ReadAsArray(window.x, window.y, window.w, window.h))
 
     def filled(self, window):
-        """Pixels of a window that some pass filled in every band."""
+        """Pixels of a window that need no further pass: filled in every band (one slot), or holding `slots`
+        values in every band."""
         f = self.flags.ReadAsArray(window.x, window.y, window.w, window.h).reshape((-1, window.h, window.w))
-        return (f > 0).all(axis=0)
+        return (f >= self.slots).all(axis=0) if self.slots > 1 else (f > 0).all(axis=0)
+
+    def missing(self, window):
+        """Pixels of a window without a value in some band."""
+        f = self.flags.ReadAsArray(window.x, window.y, window.w, window.h).reshape((-1, window.h, window.w))
+        return ~(f > 0).all(axis=0)
 
     def close(self):
         self.values = self.flags = None
+        self.slot_values = []
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,8 +1,9 @@
 """Multi-Date Cloud Fill: a cloud-free image from several partly cloudy dates, each with its own clouds masked.
 
-The target's cloudy (and missing) pixels are filled stepwise, with residual correction, from the first replacement
-where that replacement is clear; what remains, from the next; and so on (one pass of the shared fill runner per
-replacement). Masks that are not given are computed with Generate Cloud Mask into a scratch folder and deleted
+One pass of the shared fill runner per replacement, in the chosen order. By default (combine = 5) each date fills,
+on its own, the target's cloudy (and missing) pixels where it is clear, stepwise with residual correction, and each
+pixel gets the median of the first 5 dates' values; with combine = 1 the first clear date fills and each later
+date fills what is left, the earlier dates' values counted as known. Masks that are not given are computed with Generate Cloud Mask into a scratch folder and deleted
 after the run.
 """
 
@@ -26,6 +27,7 @@ from .raster_io import Window, band_nodata, open_raster, read_window
 from .staging import SCRATCH_PREFIX, private_dir
 
 ORDERS = ("similar", "nearest", "given")
+DEFAULT_COMBINE = 5  # dates combined per pixel (median of their own fills); 1 = the first clear date, chained
 SAMPLE_GRID, SAMPLE_SIZE = 8, 128  # windows sampled to rank replacements by their agreement with the target
 DATE_KEYS = ("DATATAKE_1_DATATAKE_SENSING_START", "PRODUCT_START_TIME", "SENSING_TIME", "ACQUISITIONDATETIME",
              "ACQUISITION_DATE", "DATE_ACQUIRED", "TIFFTAG_DATETIME")
@@ -139,7 +141,7 @@ def similarity_order(input_path, input_mask, sources, buffer, progress=NULL_PROG
 def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, replacement_masks=None,
                         order="similar", auto_mask=True, mask_options=None, mask_classes=(1, 2), fill_nodata=True,
                         window_size=80, buffer=2, residual_correction=True, source_output=None,
-                        remaining_output=None, progress=NULL_PROGRESS):
+                        remaining_output=None, progress=NULL_PROGRESS, combine=DEFAULT_COMBINE):
     """Fill the target's masked and missing pixels from several replacements, each used only where it is clear.
 
     Parameters
@@ -161,8 +163,13 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
     fill_nodata : bool
         Also fill the target's nodata pixels (all bands nodata).
     source_output, remaining_output : str or None
-        Optional uint8 rasters: the replacement (1, 2, ... in the order used) each pixel came from (0 original,
-        255 still missing); and 1 where no date could fill a pixel.
+        Optional uint8 rasters: the replacement (1, 2, ... in the order used) each pixel came from, or with
+        `combine` > 1 the number of dates combined (0 original, 255 still missing); and 1 where no date could fill
+        a pixel.
+    combine : int
+        1: each pixel from the first date in the order that is clear there (pixels filled count as known for
+        later dates). n > 1: each date fills, on its own, the pixels it is clear at that hold fewer than n values,
+        and each pixel gets the per-band median of its values (up to n dates, in the order).
 
     Returns
     -------
@@ -189,7 +196,8 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
     plan = FillPlan(input_path=str(input_path), output=str(output_path), mask=input_mask, fill_nodata=fill_nodata,
                     sources=[Source(replacements[i], masks[i]) for i in idx], window_size=window_size,
                     buffer=buffer, residual_correction=residual_correction, source_output=source_output,
-                    remaining_output=remaining_output, extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m})
+                    remaining_output=remaining_output, extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m},
+                    combine=combine)
     # Checked before any mask is computed (a target mask may still come: so "nothing to fill" is not asked here);
     # run_fill checks the completed plan again when it opens the computed masks.
     check_plan(dataclasses.replace(plan, fill_nodata=True))
@@ -232,7 +240,8 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
                                    mask_classes=None if input_mask else tuple(mask_classes))
 
         def on_pass(k, n):
-            progress.log(f"replacement {k} ({os.path.basename(replacements[idx[k - 1]])}): filled {n} pixels")
+            what = "filled" if combine == 1 else "gave a value to"
+            progress.log(f"replacement {k} ({os.path.basename(replacements[idx[k - 1]])}): {what} {n} pixels")
 
         summary = run_fill(plan, progress.sub(fill_share, 1.0), on_pass=on_pass, require_fill=True)
     finally:

@@ -23,7 +23,7 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     The prediction at a clear pixel uses the same window statistics over the initially known common pixels.
     Returns (rows, cols, residuals) of the pixels where it is defined.
     """
-    own = plan.own
+    own = plan.own_mask()
     near = ndimage.binary_dilation(own, structure=ndimage.generate_binary_structure(2, 1))
     common = ~plan.fill & tvalid & rvalid
     ys, xs = np.nonzero(near & common)

@@ -4,6 +4,8 @@ Fills a region ring by ring from its edge inward; each pixel gets the replacemen
 local mean and standard deviation, both taken over the same known pixels of a window (summed-area tables, O(1)).
 """
 
+from collections import namedtuple
+
 import numpy as np
 from scipy import ndimage
 
@@ -59,12 +61,13 @@ class RingPlan:
 
     def __init__(self, fill, own=None, ring_width=2, tile=256, depth=None):
         self.fill = np.asarray(fill, bool)
-        self.own = self.fill if own is None else (np.asarray(own, bool) & self.fill)
+        own = self.fill if own is None else (np.asarray(own, bool) & self.fill)
+        self._own_is_fill = own is self.fill
         self.shape = self.fill.shape
         ring = ring_index(self.fill, ring_width)
         ys, xs = [], []
         for sl in _row_chunks(self.shape):
-            y, x = np.nonzero(self.own[sl])
+            y, x = np.nonzero(own[sl])
             ys.append((y + sl.start).astype(np.int32))
             xs.append(x.astype(np.int32))
         ys, xs = np.concatenate(ys), np.concatenate(xs)
@@ -89,6 +92,7 @@ class RingPlan:
         self.ring_first = np.concatenate(([0], rcut)) if seg_ring.size else np.zeros(0, np.int64)
         self.ring_last = np.concatenate((rcut, [seg_ring.size])) if seg_ring.size else np.zeros(0, np.int64)
         self.n = int(key.size)
+        del own  # rebuilt by own_mask when needed: one scene-sized array less while the bands are filled
         ring_number = seg_ring[self.ring_first] if seg_ring.size else np.zeros(0, np.int64)
         # Ring r holds the distances ((r - 1) w, r w]: it is deep when (r - 1) w >= depth.
         self.n_stepwise = (len(ring_number) if depth is None
@@ -96,6 +100,14 @@ class RingPlan:
         self.deep_start = (int(self.seg_start[self.ring_first[self.n_stepwise]])
                            if self.n_stepwise < len(ring_number) else self.n)
         self.has_known = bool((~self.fill).any())
+
+    def own_mask(self):
+        """The owned part of the fill region as an (h, w) boolean array."""
+        if self._own_is_fill:
+            return self.fill
+        own = np.zeros(self.shape, bool)
+        own[self.rows, self.cols] = True
+        return own
 
 
 def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, progress=None):
@@ -150,7 +162,9 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     else:
         def sums(r, c, h):
             return window_sums(common, target, rep, r, c, h, offsets)
+    stats_of = _WindowStats(sums, half, min_common, fb, offsets, scale)
     n_rings = len(plan.ring_first)
+    need_edge = plan.n_stepwise < n_rings
     edge = None  # (rows, cols, gain, offset) of the last stepwise ring that made values
     for k in range(n_rings):
         if k == plan.n_stepwise and edge is not None:
@@ -158,41 +172,77 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
             break
         a = plan.seg_start[plan.ring_first[k]]
         b = plan.seg_end[plan.ring_last[k] - 1]
-        rows, cols = plan.rows[a:b], plan.cols[a:b]
-        stats = np.empty((5, b - a))
-        for s in range(plan.ring_first[k], plan.ring_last[k]):
-            sa, sb = plan.seg_start[s] - a, plan.seg_end[s] - a
-            stats[:, sa:sb] = sums(rows[sa:sb], cols[sa:sb], half)
-        st = np.full(b - a, FILLED, np.uint8)
-        for mult in WIDEN[1:]:
-            low = np.flatnonzero(stats[0] < min_common)
-            if low.size == 0:
-                break
-            stats[:, low] = sums(rows[low], cols[low], half * mult)
-            st[low] = WIDENED
-        low = stats[0] < min_common
-        if low.any():
-            stats[:, low] = fb[:, None]
-            st[low] = FALLBACK if fb[0] >= 1 else NO_STATS
-        st[~rvalid[rows, cols]] = NO_REPLACEMENT
-        good = (st != NO_REPLACEMENT) & (st != NO_STATS)
-        mt, vt, mr, vr = moments(stats[:, good], offsets)
-        del stats
-        g = gain(vt, mr, vr, scale)
-        gr, gc = rows[good], cols[good]
-        rv = rep[gr, gc].astype(np.float64)
-        v = mt + g * (rv - mr)
-        values[a:b][good] = v
-        status[a:b] = st
-        if gr.size:
-            edge = (gr, gc, g, mt - g * mr)
+        parts = []
+        for s0, s1 in _ring_chunks(plan, k):  # bounded temporaries on rings of scene-wide regions
+            ca, cb = plan.seg_start[s0], plan.seg_end[s1 - 1]
+            g, o, good = _adjust_chunk(plan, (s0, s1), stats_of, rep, rvalid, values[ca:cb], status[ca:cb])
+            if need_edge and good.size:
+                parts.append((ca + good, g, o))
+        if need_edge and parts:
+            at = np.concatenate([p[0] for p in parts])
+            edge = (plan.rows[at], plan.cols[at], np.concatenate([p[1] for p in parts]),
+                    np.concatenate([p[2] for p in parts]))
+        del parts
+        ok = (status[a:b] != NO_REPLACEMENT) & (status[a:b] != NO_STATS)
+        gr, gc, v = plan.rows[a:b][ok], plan.cols[a:b][ok], values[a:b][ok]
         target[gr, gc] = v
         common[gr, gc] = True
         if blocks is not None:
-            blocks.add(gr, gc, v, rv)
+            blocks.add(gr, gc, v, rep[gr, gc])
         if progress is not None:
             progress.update((k + 1) / n_rings)
     return values, status
+
+
+RING_CHUNK = 1 << 18  # plan pixels adjusted at once
+
+
+def _ring_chunks(plan, k):
+    """(first, last + 1) segment ranges of ring k holding about RING_CHUNK pixels each."""
+    first, last = int(plan.ring_first[k]), int(plan.ring_last[k])
+    s0 = first
+    while s0 < last:
+        s1 = s0 + 1
+        while s1 < last and plan.seg_end[s1] - plan.seg_start[s0] <= RING_CHUNK:
+            s1 += 1
+        yield s0, s1
+        s0 = s1
+
+
+_WindowStats = namedtuple("_WindowStats", "sums half min_common fb offsets scale")
+
+
+def _adjust_chunk(plan, segs, ws, rep, rvalid, values, status):
+    """Window statistics (widened, then the fallback, when too few are known) and the adjusted values of a run of
+    segments of one ring, written into `values` and `status` (views); returns (gain, offset, index) of the pixels
+    that got a value. `ws`: the band's _WindowStats."""
+    sums, half, min_common, fb, offsets, scale = ws
+    a = plan.seg_start[segs[0]]
+    rows, cols = plan.rows[a:plan.seg_end[segs[1] - 1]], plan.cols[a:plan.seg_end[segs[1] - 1]]
+    stats = np.empty((5, rows.size))
+    for s in range(*segs):
+        sa, sb = plan.seg_start[s] - a, plan.seg_end[s] - a
+        stats[:, sa:sb] = sums(rows[sa:sb], cols[sa:sb], half)
+    st = np.full(rows.size, FILLED, np.uint8)
+    for mult in WIDEN[1:]:
+        low = np.flatnonzero(stats[0] < min_common)
+        if low.size == 0:
+            break
+        stats[:, low] = sums(rows[low], cols[low], half * mult)
+        st[low] = WIDENED
+    low = stats[0] < min_common
+    if low.any():
+        stats[:, low] = fb[:, None]
+        st[low] = FALLBACK if fb[0] >= 1 else NO_STATS
+    st[~rvalid[rows, cols]] = NO_REPLACEMENT
+    good = np.flatnonzero((st != NO_REPLACEMENT) & (st != NO_STATS))
+    mt, vt, mr, vr = moments(stats[:, good], offsets)
+    del stats
+    g = gain(vt, mr, vr, scale)
+    o = mt - g * mr
+    values[good] = g * rep[rows[good], cols[good]] + o
+    status[:] = st
+    return g, o, good
 
 
 def _fallback_transform(fb, offsets, scale):

@@ -106,7 +106,7 @@ def common_summary(common, target, rep):
         n += c.sum()
         st += t.sum(dtype=np.float64)
         sr += r.sum(dtype=np.float64)
-        sa += np.abs(r).sum(dtype=np.float64)
+        sa += np.abs(r, dtype=np.float64).sum()
     if n == 0:
         return (0.0, 0.0), 0.0, np.zeros(5)
     offsets = (st / n, sr / n)

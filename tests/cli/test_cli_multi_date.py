@@ -13,7 +13,7 @@ def test_listed_with_help(qgis_process):
     proc = qgis_process(["help", ALG])
     assert proc.returncode == 0, proc.stderr
     for name in ("INPUT", "INPUT_MASK", "REPLACEMENTS", "REPLACEMENT_MASKS", "ORDER", "AUTO_MASK", "OUTPUT_SOURCE",
-                 "OUTPUT_REMAINING"):
+                 "OUTPUT_REMAINING", "COMBINE_DATES"):
         assert name in proc.stdout
 
 
@@ -22,7 +22,7 @@ def test_real_series_nearest_first(qgis_process, data_dir, tmp_path):
     args = ["run", ALG, "--", f"INPUT={d / 'S2_T37MEM_20200101_sref20m.tif'}",
             f"REPLACEMENTS={d / 'S2_T37MEM_20170615_sref20m.tif'}",
             f"REPLACEMENTS={d / 'S2_T37MEM_20160710_sref20m.tif'}",
-            "ORDER=nearest", "AUTO_MASK=false", "WINDOW_SIZE=40",
+            "ORDER=nearest", "COMBINE_DATES=1", "AUTO_MASK=false", "WINDOW_SIZE=40",
             f"OUTPUT={tmp_path / 'filled.tif'}", f"OUTPUT_SOURCE={tmp_path / 'source.tif'}",
             f"OUTPUT_REMAINING={tmp_path / 'remaining.tif'}"]
     proc = qgis_process(args)

@@ -43,7 +43,7 @@ def test_fills_from_the_first_clear_date_then_the_next(stack, tmp_path):
     s = run_multi_date_fill(stack["t"], [stack["r1"], stack["r2"]], tmp_path / "o.tif", input_mask=stack["tm"],
                             replacement_masks=[stack["r1m"], None], auto_mask=False, window_size=20, buffer=0,
                             source_output=tmp_path / "s.tif", remaining_output=tmp_path / "rem.tif",
-                            order="given", progress=Progress(on_log=logs.append))
+                            order="given", progress=Progress(on_log=logs.append), combine=1)
     src = read(tmp_path / "s.tif")
     assert (src[10:30, 20:30] == 1).all() and (src[10:30, 10:20] == 2).all()
     assert (src[:10] == 0).all() and (src[30:] == 0).all()
@@ -129,7 +129,7 @@ def test_similar_order_puts_the_date_that_agrees_best_first(stack, tmp_path):
     logs = []
     s = run_multi_date_fill(stack["t"], [noisy, stack["r2"]], tmp_path / "o.tif", input_mask=stack["tm"],
                             auto_mask=False, window_size=20, buffer=0, source_output=tmp_path / "s.tif",
-                            progress=Progress(on_log=logs.append))
+                            progress=Progress(on_log=logs.append), combine=1)
     assert s["order"] == [1, 0]  # r2 (a linear function of the target plus noise) before pure noise
     assert (read(tmp_path / "s.tif")[10:30, 10:30] == 1).all()  # all filled from the first in that order
     assert any("most similar first" in line for line in logs)
