@@ -96,10 +96,11 @@ def multi_date(env, timings):
     done = int((missing & filled).sum())
     print(f"  filled {done} of the {int(missing.sum())} pixels the source masked ({100.0 * done / missing.sum():.1f} %)"
           f"; {int((missing & ~filled).sum())} left as nodata (no date held data there)")
+    print("  order used: " + ", ".join(f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in order))
     names = {0: "2020-01-01 itself", 255: "still missing",
-             **{k: f"{d[:4]}-{d[4:6]}-{d[6:]}" for k, d in enumerate(order, start=1)}}
+             **{k: f"median of {k} date{'s' if k > 1 else ''}" for k in range(1, len(order) + 1)}}
     image, counts = source_colours(out / "source.tif")
-    print("  source of each pixel (replacements in the order used): " + ", ".join(
+    print("  source of each pixel (how many dates each filled pixel combines): " + ", ".join(
         f"{names.get(v, v)} {n} px (RGB {r},{g},{b})" for v, (n, (r, g, b)) in sorted(counts.items())))
     before, stretch = true_colour(CLOUDY, stretch=true_colour(out / "filled.tif")[1])
     after, _ = true_colour(out / "filled.tif", stretch=stretch)
