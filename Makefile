@@ -41,6 +41,12 @@ check:
 ## models: the ukis-csmask 1.0.0 ONNX models and their JSON from PyPI (wheel sha256 pinned) into models/ukis_csmask/
 UKIS_WHEEL  := ukis_csmask-1.0.0-py3-none-any.whl
 UKIS_SHA256 := 898d6efe59b3908ec92aabad3f61a56394ff81d997a2ebe5675732503a18d1f1
+## ... then s2cloudless 1.7.3's LightGBM model converted to models/s2cloudless_v0.1.onnx (wheel sha256 pinned; build-time
+## tools pinned, numpy kept as installed) and the int8 variant of the default ukis model (models/*_int8.onnx)
+S2C_WHEEL   := s2cloudless-1.7.3-py3-none-any.whl
+S2C_SHA256  := bd8ea8f21df724e77ed48592bfce1c49f4093aebe3561f88c9a276cd14c934bf
+MODEL_TOOLS := lightgbm==4.7.0 onnxmltools==1.16.0 onnxconverter-common==1.16.0 onnx==1.23.2
+KEEP_NUMPY   = "numpy==$$($(PY) -c 'import numpy; print(numpy.__version__)')"
 models:
 	@if [ -f models/ukis_csmask/model_6b_l1c.onnx ] && [ -f models/ukis_csmask/model_4b_l2a.onnx ]; then \
 	  echo "models: ukis-csmask models present"; else \
@@ -53,6 +59,17 @@ models:
 	  [z.extract(n, 'models') for n in names]; \
 	  open('models/ukis_csmask/LICENSE', 'wb').write(z.read('ukis_csmask-1.0.0.dist-info/licenses/LICENSE')); \
 	  print('models: extracted', len(names), 'files to models/ukis_csmask/')" $(BUILD)/wheels/$(UKIS_WHEEL); fi
+	@if [ -f models/s2cloudless_v0.1.onnx ]; then echo "models: s2cloudless ONNX present"; else \
+	  mkdir -p $(BUILD)/wheels && \
+	  { [ -f $(BUILD)/wheels/$(S2C_WHEEL) ] || $(PY) -m pip download --quiet --disable-pip-version-check \
+	    --no-deps --only-binary=:all: -d $(BUILD)/wheels s2cloudless==1.7.3; } && \
+	  echo "$(S2C_SHA256)  $(BUILD)/wheels/$(S2C_WHEEL)" | sha256sum --check --quiet - && \
+	  { $(PY) -c "import lightgbm, onnxmltools, onnx" 2>/dev/null || $(PIP) $(MODEL_TOOLS) $(KEEP_NUMPY); } && \
+	  $(PY) tools/build_s2cloudless_onnx.py $(BUILD)/wheels/$(S2C_WHEEL) models/s2cloudless_v0.1.onnx \
+	    --card models/s2cloudless.json; fi
+	@if [ -f models/ukis_csmask_6b_l1c_int8.onnx ]; then echo "models: int8 ukis-csmask present"; else \
+	  { $(PY) -c "import onnx" 2>/dev/null || $(PIP) $(MODEL_TOOLS) $(KEEP_NUMPY); } && \
+	  $(PY) tools/quantise_ukis_int8.py models/ukis_csmask_6b_l1c.json; fi
 
 ## test: setup, then every test (core, processing.run, qgis_process)
 test: setup
@@ -96,6 +113,8 @@ bench: setup
 	$(PY) tools/bench/bench_cloud_mask.py --threads 2
 	$(PY) tools/bench/bench_slra.py
 	$(PY) tools/bench/bench_multi_date.py
+	-$(PIP) s2cloudless==1.7.3 "opencv-python-headless<4.11" $(KEEP_NUMPY)
+	$(PY) tools/bench/bench_mask_models.py --threads 2
 
 ## demo: run the workflow on the bundled sample data through qgis_process
 demo: setup

@@ -151,3 +151,30 @@ def require_roles(roles, needed, band_count):
 def describe(roles):
     """'blue=1, green=2, ...' in role order."""
     return ", ".join(f"{r}={roles[r]}" for r in ROLES if r in roles)
+
+
+S2_BAND_IDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
+
+
+def map_s2_ids(needed, band_count, descriptions, model_id=""):
+    """{id: band} for models that name Sentinel-2 bands (b01 ... b12, b8a, lower case as in cards): from the band
+    descriptions ('B01', 'S2 B8A', ...), else from a 13-band L1C stack B01..B12 with B8A (or a 12-band stack
+    without B10). Raises InputError naming the bands not found and how to fix it."""
+    found = {}
+    for i, d in enumerate(descriptions or []):
+        sid = s2_band_id(d)
+        if sid and sid.lower() in needed and sid.lower() not in found:
+            found[sid.lower()] = i + 1
+    how = "band descriptions"
+    if len(found) < len(needed) and band_count in (12, 13):
+        layout = LAYOUTS[band_count]
+        by_count = {b.lower(): layout.index(b) + 1 for b in layout if b.lower() in needed}
+        if len(by_count) > len(found):
+            found, how = by_count, LAYOUT_NAMES[band_count]
+    missing = [n.upper() for n in needed if n not in found]
+    if missing:
+        raise InputError(f"Model '{model_id}' needs the Sentinel-2 bands {', '.join(n.upper() for n in needed)}; "
+                         f"{', '.join(missing)} not found among the {band_count} input band(s). Give the input bands "
+                         "descriptions such as 'B01' ... 'B12', 'B8A' (a VRT of the band files does this), or use a "
+                         "13-band L1C stack B01..B12 with B8A.")
+    return {n: found[n] for n in needed}, how

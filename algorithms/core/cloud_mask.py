@@ -20,6 +20,7 @@ from .cloud_mask_plan import (  # noqa: F401 (the plan's names, importable from 
     scaling_warning,
 )
 from .gdal_env import gdal_scoped
+from .postprocess import PostProcessRows
 from .progress import NULL_PROGRESS, InputError
 from .raster_io import Window, numpy_dtype, open_raster, read_window
 from .raster_writer import commit_together, writer_like
@@ -125,6 +126,8 @@ class CloudMaskRun:
         cw, ch = self.reader.cw, self.reader.ch
         self.ys, self.xs = tile_origins(ch, self.tile, plan.overlap), tile_origins(cw, self.tile, plan.overlap)
         self.blender = RowBlender(ch, cw, len(card.classes), self.tile, plan.overlap)
+        # a card's post-processing (disk mean, threshold, growing) runs on the processing grid, before upsampling
+        self.post = PostProcessRows(ch, card.postprocess, card.cloud_classes) if card.postprocess else None
         self.up = BilinearRowUpsampler(plan.height, plan.width, ch, cw, plan.factor) if plan.factor > 1 else None
         self.counts = np.zeros(NODATA + 1, np.int64)
         self.batch = np.empty((plan.batch_size, len(plan.bands), self.tile, self.tile), np.float32)
@@ -156,7 +159,12 @@ class CloudMaskRun:
         """Write finished input-grid rows row0.. from (classes, n, width) probabilities."""
         writer, prob_writer = self.writers
         valid = self.valid_rows(row0, probs.shape[1])
-        classes = np.argmax(probs, axis=0).astype(np.uint8)
+        if self.post is not None:  # the last channel is the post-processed cloud decision
+            cloud_value = self.card.cloud_classes[0]
+            classes = np.where(probs[-1] >= 0.5, cloud_value, 1 - cloud_value).astype(np.uint8)
+            probs = probs[:-1]
+        else:
+            classes = np.argmax(probs, axis=0).astype(np.uint8)
         classes[~valid] = NODATA
         self.counts += np.bincount(classes.ravel(), minlength=NODATA + 1)
         writer.write(classes, 0, row0)
@@ -181,7 +189,10 @@ class CloudMaskRun:
             for x, p in zip(group, probs):
                 self.blender.add(y, x, p)
             self.progress.check()
-        done = self.blender.finish_rows(last=(i == len(self.ys) - 1))
+        last = i == len(self.ys) - 1
+        done = self.blender.finish_rows(last=last)
+        if self.post is not None:
+            done = self.post.push(*(done or ()), last=last)
         if done is not None and self.up is not None:
             done = self.up.push(*done)
         if done is not None:

@@ -159,6 +159,11 @@ def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, m
     roles, how = band_mapping.map_bands(count, descriptions, _band_wavelengths(ds), explicit_bands)
     band_mapping.require_roles(roles, band_mapping.ROLES[:4], count)
     card = model_card.resolve_card(model, level, roles, models_dir)
+    s2_ids = [b for b in card.bands if b not in band_mapping.ROLES]
+    if s2_ids:  # a model that names Sentinel-2 bands (s2cloudless: B01, B02, B04, ...)
+        found, s2_how = band_mapping.map_s2_ids(s2_ids, count, descriptions, card.id)
+        roles = dict(roles, **found)
+        how += "; " + ", ".join(f"{b.upper()}={n}" for b, n in found.items()) + f" from the {s2_how}"
     missing = [b for b in card.bands if b not in roles]
     if missing:
         band_mapping.require_roles(roles, card.bands, count)

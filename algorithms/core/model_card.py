@@ -10,11 +10,14 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .postprocess import parse_postprocess
 from .progress import InputError
 
 CARD_FORMAT = "cloudremoval-model-card/1"
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models")
 ROLES = ("blue", "green", "red", "nir", "swir16", "swir22")
+S2_IDS = ("b01", "b02", "b03", "b04", "b05", "b06", "b07", "b08", "b8a", "b09", "b10", "b11", "b12")
+KINDS = ("segmentation", "pixel")
 LEVELS = ("L1C", "L2A")
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -44,6 +47,10 @@ class ModelCard:
     licence: str = ""
     citation: str = ""
     source: dict = field(default_factory=dict)
+    kind: str = "segmentation"
+    postprocess: object = None  # postprocess.PostProcess or None
+    default: bool = True  # may be chosen when MODEL is empty
+    accuracy: dict = field(default_factory=dict)
     onnx_path: str = None
 
     @property
@@ -92,9 +99,10 @@ def parse_card(data, path="<card>"):
     if not isinstance(bands, list) or not bands or not all(isinstance(b, str) for b in bands):
         _fail(path, "'input.bands' must be a non-empty list of band names")
     bands = [b.lower() for b in bands]
-    unknown = [b for b in bands if b not in ROLES]
+    unknown = [b for b in bands if b not in ROLES + S2_IDS]
     if unknown:
-        _fail(path, f"unknown band name(s) {unknown} in 'input.bands'; use names from {list(ROLES)}")
+        _fail(path, f"unknown band name(s) {unknown} in 'input.bands'; use names from {list(ROLES)} or Sentinel-2 "
+                    "band ids (B01 ... B12, B8A)")
     if len(set(bands)) != len(bands):
         _fail(path, "'input.bands' names a band twice")
     mean = _number_list(path, inp, "mean", len(bands))
@@ -113,8 +121,8 @@ def parse_card(data, path="<card>"):
     if not isinstance(overlap, (int, float)) or not 0 <= overlap < 0.5:
         _fail(path, "'tiling.overlap' must be a number from 0 to below 0.5 (a share of the tile size)")
     out = data.get("output", {})
-    kind = out.get("kind", "logits") if isinstance(out, dict) else None
-    if kind not in ("logits", "probabilities"):
+    out_kind = out.get("kind", "logits") if isinstance(out, dict) else None
+    if out_kind not in ("logits", "probabilities"):
         _fail(path, "'output.kind' must be \"logits\" or \"probabilities\"")
     classes = data.get("classes")
     if not isinstance(classes, list) or len(classes) < 2:
@@ -133,6 +141,15 @@ def parse_card(data, path="<card>"):
     cloud = data.get("cloud_classes", [])
     if not isinstance(cloud, list) or any(not isinstance(v, int) or not 0 <= v < len(classes) for v in cloud):
         _fail(path, "'cloud_classes' must list class values of 'classes'")
+    kind = data.get("kind", "segmentation")
+    if kind not in KINDS:
+        _fail(path, f"'kind' must be one of {list(KINDS)} (a per-pixel model still takes and returns NCHW tiles)")
+    if not isinstance(data.get("default", True), bool):
+        _fail(path, "'default' must be true or false (false: only used when MODEL names it)")
+    try:
+        post = parse_postprocess(data.get("postprocess"), len(classes), cloud)
+    except ValueError as err:
+        _fail(path, str(err))
     level = str(data.get("product_level", "")).upper()
     if level and level not in LEVELS:
         _fail(path, f"'product_level' must be one of {list(LEVELS)}")
@@ -140,9 +157,10 @@ def parse_card(data, path="<card>"):
         id=data["id"], title=data["title"], path=str(path), onnx=data["onnx"], sha256=data["sha256"],
         bands=bands, mean=mean, std=std, tile_size=tile, overlap=float(overlap), classes=classes,
         cloud_classes=list(cloud), product_level=level, input_name=str(inp.get("name", "input")),
-        output_name=str(out.get("name", "output")), output_kind=kind,
+        output_name=str(out.get("name", "output")), output_kind=out_kind,
         reflectance_range=(float(rng[0]), float(rng[1])), licence=str(data.get("licence", "")),
-        citation=str(data.get("citation", "")), source=dict(data.get("source", {}) or {}))
+        citation=str(data.get("citation", "")), source=dict(data.get("source", {}) or {}), kind=kind,
+        postprocess=post, default=data.get("default", True), accuracy=dict(data.get("accuracy", {}) or {}))
 
 
 def load_card(path):
@@ -215,7 +233,10 @@ def verify_onnx(card):
     """Raise InputError unless the card's ONNX file exists and matches its sha256; returns the path."""
     if not card.onnx_path:
         where = ", ".join(onnx_search_dirs(card))
-        hint = ("Install the package that carries it for QGIS's Python: `python3 -m pip install ukis-csmask==1.0.0` "
+        hint = (f"Run `make models` in a source checkout of the plugin: it builds this file from "
+                f"{card.source.get('package')} {card.source.get('version', '')} ({card.source['build']})."
+                if card.source.get("build") else
+                "Install the package that carries it for QGIS's Python: `python3 -m pip install ukis-csmask==1.0.0` "
                 "(from a source checkout, `make models` puts it in models/ukis_csmask/)."
                 if card.source.get("package") else "Put the ONNX file beside the card.")
         raise InputError(f"The ONNX file '{card.onnx}' of model '{card.id}' was not found (looked in {where}). {hint}")
@@ -244,7 +265,7 @@ def default_card(level, roles, models_dir=MODELS_DIR):
     """
     level = level.upper()
     usable = [c for c in builtin_cards(models_dir)
-              if c.product_level == level and all(b in roles for b in c.bands)]
+              if c.default and c.product_level == level and all(b in roles for b in c.bands)]
     if not usable:
         missing = [r for r in ROLES[:4] if r not in roles]
         raise InputError(f"No shipped {level} model can run with the mapped bands {sorted(roles)}: at least "
