@@ -23,6 +23,7 @@ from .gdal_env import gdal_scoped
 from .progress import NULL_PROGRESS, InputError
 from .raster_io import Window, numpy_dtype, open_raster, read_window
 from .raster_writer import commit_together, writer_like
+from .shadow_check import ShadowFilter
 from .tiling import BilinearRowUpsampler, RowBlender, mirror_index, softmax, tile_origins
 
 NODATA = 255
@@ -130,6 +131,7 @@ class CloudMaskRun:
         self.batch = np.empty((plan.batch_size, len(plan.bands), self.tile, self.tile), np.float32)
         self.recent = []  # (first input row, validity) of the last strips read, for the rows being written
         self.writers = (None, None)
+        self.shadows = ShadowFilter(plan.shadow, plan.height, plan.width) if plan.shadow else None
 
     def strip(self, y):
         """Model input of the tile row at y: (row indices into x_in, x_in, (first input row, validity))."""
@@ -160,6 +162,8 @@ class CloudMaskRun:
         classes[~valid] = NODATA
         self.counts += np.bincount(classes.ravel(), minlength=NODATA + 1)
         writer.write(classes, 0, row0)
+        if self.shadows is not None:
+            self.shadows.add_classes(row0, classes)
         if prob_writer is not None:
             p = np.rint(np.clip(probs[list(self.card.cloud_classes)].sum(axis=0), 0, 1) * 100).astype(np.uint8)
             p[~valid] = NODATA
@@ -187,6 +191,19 @@ class CloudMaskRun:
         if done is not None:
             self.emit(*done)
 
+    def check_shadows(self, writer):
+        """Second pass over the written classes: the shadow regions no cloud could cast become clear."""
+        f, plan = self.shadows, self.plan.shadow
+        writer.ds.FlushCache()
+        band = writer.ds.GetRasterBand(1)
+        removed = f.apply(lambda y, n: band.ReadAsArray(0, y, self.plan.width, n),
+                          lambda a, y: writer.write(a, 0, y), check=self.progress.check)
+        self.counts[plan.shadow_value] -= removed
+        self.counts[plan.clear_value] += removed
+        share = 100.0 * removed / max(f.shadow_pixels, 1)
+        self.progress.log(f"shadow check: {removed} of {f.shadow_pixels} shadow pixels ({share:.1f} %) in "
+                          f"{f.removed_regions} of {f.regions} regions set to clear: no cloud could cast them")
+
     def run(self, output_path, probability_path=None):
         """Stream every tile row and commit the outputs together; returns the class counts {name: pixels}."""
         plan, card = self.plan, self.card
@@ -208,6 +225,8 @@ class CloudMaskRun:
                     self.recent[:] = (self.recent + [fine])[-3:]
                     self.run_row(i, y, rows, x_in)
                     self.progress.update((i + 1) / len(self.ys))
+            if self.shadows is not None:
+                self.check_shadows(writer)
             commit_together(writer, prob_writer)
         except BaseException:
             for w in (writer, prob_writer):
@@ -217,6 +236,17 @@ class CloudMaskRun:
         names = card.class_names
         return {(names[v] if v < len(names) else ("nodata" if v == NODATA else str(v))): int(c)
                 for v, c in enumerate(self.counts) if c}
+
+
+def provider_line(model, requested="auto"):
+    """The log line naming the execution provider the model runs on (session.get_providers())."""
+    used = getattr(model, "providers", None)
+    if not used:
+        return f"execution provider: none, the model is a Python callable ({type(model).__name__})"
+    how = "automatic choice" if str(requested).lower() == "auto" else f"EXECUTION_PROVIDER={requested}"
+    line = f"execution provider: {used[0]} ({how}; session providers {', '.join(used)})"
+    fallback = getattr(model, "fallback", None)
+    return line + (f"; warning: {fallback}" if fallback else "")
 
 
 @gdal_scoped
@@ -230,9 +260,11 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
     if model is None:
         from .onnx_model import OnnxModel
 
-        model = OnnxModel(plan.card, plan.card.onnx_path, plan.threads)
+        model = OnnxModel(plan.card, plan.card.onnx_path, plan.threads, plan.providers,
+                          strict=plan.provider.lower() != "auto")
     for line in plan.notes:
         progress.log(line)
+    progress.log(provider_line(model, plan.provider))
     return CloudMaskRun(plan, model, progress).run(output_path, probability_path)
 
 

@@ -198,3 +198,57 @@ def consistent_shadows(classes, plan, rows=STRIP_ROWS):
 
     f.apply(lambda y, n: out[y:y + n].copy(), write, rows)
     return out
+
+
+def _class_value(card, words):
+    for value, name in enumerate(card.class_names):
+        if any(w in str(name).lower() for w in words):
+            return value
+    return None
+
+
+def plan_shadow_check(ds, card, pixel_m, max_cloud_height=DEFAULT_MAX_CLOUD_HEIGHT, sun_azimuth=None,
+                      sun_zenith=None):
+    """(ShadowPlan or None, a line for the log) for a raster `ds` classified with `card`; InputError on bad values.
+
+    The sun angles come from the parameters when both are given, else from the metadata (sun_angles); without
+    them the reach is isotropic. None (with the reason) when the card has no shadow or cloud class or the pixel
+    size is unknown (no georeference).
+    """
+    from .progress import InputError
+
+    height = DEFAULT_MAX_CLOUD_HEIGHT if max_cloud_height is None else float(max_cloud_height)
+    if not height > 0 or not math.isfinite(height):
+        raise InputError(f"MAX_CLOUD_HEIGHT must be a height in metres above 0 (default 12000); got {height:g}.")
+    if (sun_azimuth is None) != (sun_zenith is None):
+        raise InputError("Give both SUN_AZIMUTH and SUN_ZENITH (degrees), or neither to take them from the "
+                         "metadata.")
+    if sun_zenith is not None and not (0 <= sun_zenith <= 85 and 0 <= sun_azimuth <= 360):
+        raise InputError(f"SUN_ZENITH must be 0-85 degrees and SUN_AZIMUTH 0-360 degrees (clockwise from north); "
+                         f"got {sun_zenith:g} and {sun_azimuth:g}.")
+    shadow = _class_value(card, ("shadow",))
+    clear = _class_value(card, ("clear",))
+    if shadow is None or not card.cloud_classes:
+        return None, f"shadow check: model {card.id} has no cloud shadow class, nothing to check"
+    if pixel_m is None:
+        return None, "shadow check skipped: the input has no georeference, so shadow distances are unknown"
+    if sun_zenith is not None:
+        angles = (float(sun_azimuth), float(sun_zenith), "SUN_AZIMUTH, SUN_ZENITH parameters")
+    else:
+        angles = sun_angles(ds)
+    if angles is not None and angles[1] > 85:
+        angles = None
+    zenith = ISOTROPIC_ZENITH if angles is None else angles[1]
+    reach_m = height * math.tan(math.radians(zenith))
+    reach_px = reach_m / pixel_m
+    direction = None if angles is None else shadow_direction(angles[0], ds.GetGeoTransform())
+    cell = choose_cell(reach_px, ds.RasterXSize, ds.RasterYSize)
+    plan = ShadowPlan(shadow_value=shadow, cloud_values=tuple(card.cloud_classes),
+                      clear_value=0 if clear is None else clear, reach_px=reach_px, direction=direction, cell=cell)
+    if angles is None:
+        where = (f"within {reach_m / 1000:.1f} km of a cloud in any direction (no sun angles in the metadata: "
+                 f"MAX_CLOUD_HEIGHT {height:g} m x tan {ISOTROPIC_ZENITH:g} deg)")
+    else:
+        where = (f"up to {reach_m / 1000:.1f} km from a cloud away from the sun (azimuth {angles[0]:g} deg, zenith "
+                 f"{angles[1]:g} deg from the {angles[2]}; MAX_CLOUD_HEIGHT {height:g} m)")
+    return plan, f"shadow check: shadow regions are kept only {where}; cloud map cells of {cell} px"
