@@ -12,7 +12,7 @@ from qgis.core import (
 
 from .base import CloudRemovalAlgorithm
 from .core.cloud_mask import plan_cloud_mask, run_cloud_mask
-from .parameters import ModelFile
+from .parameters import ModelFile, mask_model_options, mask_model_parameters
 
 
 class GenerateCloudMask(CloudRemovalAlgorithm):
@@ -74,6 +74,8 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
         for param in advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(param)
+        for param in mask_model_parameters(self):
+            self.addParameter(param)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Cloud mask")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_PROBABILITY, self.tr("Cloud probability (%)"), optional=True, createByDefault=False))
@@ -94,7 +96,7 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
             overlap=self.optional_number(parameters, self.OVERLAP, context, None),
             batch_size=self.optional_number(parameters, self.BATCH_SIZE, context, 4, integer=True),
             threads=self.optional_number(parameters, self.THREADS, context, 0, integer=True),
-            probability_path=probability)
+            probability_path=probability, **mask_model_options(self, parameters, context))
         counts = self.run_core(run_cloud_mask, plan, output, probability, self.progress(feedback))
         total = sum(counts.values()) or 1
         feedback.pushInfo(self.tr("Wrote {}: {}.").format(
