@@ -113,7 +113,8 @@ def _class_writer(ds, path, card, plan):
 
 class CloudMaskRun:
     """One streamed run: tile rows read ahead in a second thread, inferred in batches, blended, upsampled to the
-    input grid when processing coarser, and written row by row as soon as no later tile touches them."""
+    input grid when processing coarser, and written row by row as soon as no later tile touches them; blending and
+    writing run in a third thread, in order, while the model infers the next batch."""
 
     def __init__(self, plan, model, progress):
         self.plan, self.model, self.progress = plan, model, progress
@@ -132,6 +133,7 @@ class CloudMaskRun:
         self.recent = []  # (first input row, validity) of the last strips read, for the rows being written
         self.writers = (None, None)
         self.shadows = ShadowFilter(plan.shadow, plan.height, plan.width) if plan.shadow else None
+        self.blending, self.pending = None, None  # the blending and writing thread, and its queued step
 
     def strip(self, y):
         """Model input of the tile row at y: (row indices into x_in, x_in, (first input row, validity))."""
@@ -141,11 +143,11 @@ class CloudMaskRun:
         self.reader.ds.FlushCache()  # drop decoded input blocks from GDAL's cache: memory stays per tile row
         return rows - lo, x_in, fine
 
-    def valid_rows(self, row0, n):
-        """Validity of input rows row0..row0+n from the strips already read (read again only if not covered)."""
+    def valid_rows(self, row0, n, recent):
+        """Validity of input rows row0..row0+n from the strips `recent` (read again only if not covered)."""
         valid = np.empty((n, self.plan.width), bool)
         missing = np.ones(n, bool)
-        for a, v in reversed(self.recent):
+        for a, v in reversed(recent):
             lo, hi = max(row0, a), min(row0 + n, a + len(v))
             if hi > lo:
                 valid[lo - row0:hi - row0] = v[lo - a:hi - a]
@@ -154,10 +156,10 @@ class CloudMaskRun:
             return self.valid_reader.fine_rows(row0, row0 + n)[1]
         return valid
 
-    def emit(self, row0, probs):
+    def emit(self, row0, probs, recent):
         """Write finished input-grid rows row0.. from (classes, n, width) probabilities."""
         writer, prob_writer = self.writers
-        valid = self.valid_rows(row0, probs.shape[1])
+        valid = self.valid_rows(row0, probs.shape[1], recent)
         classes = np.argmax(probs, axis=0).astype(np.uint8)
         classes[~valid] = NODATA
         self.counts += np.bincount(classes.ravel(), minlength=NODATA + 1)
@@ -181,15 +183,37 @@ class CloudMaskRun:
                 else:
                     self.batch[j] = x_in[:, rows[:, None], mirror_index(np.arange(x, x + tile), cw)[None, :]]
             out = self.model(self.batch[:len(group)])
-            probs = out if self.card.output_kind == "probabilities" else softmax(out, axis=1)
-            for x, p in zip(group, probs):
-                self.blender.add(y, x, p)
+            if np.may_share_memory(out, self.batch):  # the next batch is assembled in place while this one blends
+                out = out.copy()
+            self.after(self.blend, y, group, out)
             self.progress.check()
-        done = self.blender.finish_rows(last=(i == len(self.ys) - 1))
+        self.after(self.finish_row, i == len(self.ys) - 1, list(self.recent))
+
+    def after(self, step, *args):
+        """Queue a step of blending and writing for the blending thread, where it runs while the model infers
+        the next batch; at most one step waits (its errors come out here, or in drain())."""
+        self.drain()
+        self.pending = self.blending.submit(step, *args)
+
+    def drain(self):
+        """Wait for the queued blending step (and raise its error)."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def blend(self, y, group, out):
+        """Blending thread: one batch of model output into the row blender."""
+        probs = out if self.card.output_kind == "probabilities" else softmax(out, axis=1)
+        for x, p in zip(group, probs):
+            self.blender.add(y, x, p)
+
+    def finish_row(self, last, recent):
+        """Blending thread: hand the finished rows on (upsampled when processing coarser) and write them."""
+        done = self.blender.finish_rows(last=last)
         if done is not None and self.up is not None:
             done = self.up.push(*done)
         if done is not None:
-            self.emit(*done)
+            self.emit(*done, recent)
 
     def check_shadows(self, writer):
         """Second pass over the written classes: the shadow regions no cloud could cast become clear."""
@@ -216,7 +240,8 @@ class CloudMaskRun:
                                           band_descriptions=["cloud probability (%)"],
                                           metadata={"CLOUD_MODEL": card.id})
             self.writers = (writer, prob_writer)
-            with ThreadPoolExecutor(max_workers=1) as pool:
+            with ThreadPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=1) as blending:
+                self.blending = blending
                 pending = pool.submit(self.strip, self.ys[0])
                 for i, y in enumerate(self.ys):
                     rows, x_in, fine = pending.result()
@@ -225,6 +250,7 @@ class CloudMaskRun:
                     self.recent[:] = (self.recent + [fine])[-3:]
                     self.run_row(i, y, rows, x_in)
                     self.progress.update((i + 1) / len(self.ys))
+                self.drain()
             if self.shadows is not None:
                 self.check_shadows(writer)
             commit_together(writer, prob_writer)
