@@ -130,3 +130,28 @@ def test_provider_in_plan_and_log(tmp_path):
     assert line.startswith(f"execution provider: {plan.providers[0]} (automatic choice")
     assert provider_line(lambda b: b).startswith("execution provider: none")
     assert sorted(os.listdir(tmp_path)) == ["in.tif"]
+
+
+def test_error_in_the_blending_thread_leaves_no_output(tmp_path):
+    src = write(tmp_path / "in.tif", scene())
+
+    def two_classes(batch):  # the card has three classes: blending fails in the blending thread
+        return pixel_model(batch)[:, :2]
+
+    with pytest.raises(ValueError):
+        run_cloud_mask(make_plan(src), str(tmp_path / "m.tif"), str(tmp_path / "p.tif"), model=two_classes)
+    assert sorted(os.listdir(tmp_path)) == ["in.tif"]
+
+
+def test_model_output_sharing_the_batch_is_copied(tmp_path):
+    src = write(tmp_path / "in.tif", scene())
+    plan = make_plan(src)
+    plan.card.output_kind = "probabilities"
+
+    def in_place(batch):  # returns a view of its input, as a careless Python model might
+        batch[:, :3] = pixel_model(batch)
+        return batch[:, :3]
+
+    expected, _, _ = run(tmp_path, None, "ref.tif")
+    run_cloud_mask(plan, str(tmp_path / "m.tif"), model=in_place)
+    np.testing.assert_array_equal(gdal.Open(str(tmp_path / "m.tif")).ReadAsArray(), expected)
