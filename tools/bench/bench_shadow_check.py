@@ -3,7 +3,7 @@ pixels called shadow on clear dates, without and with the check (isotropic, and 
 sun angles are known or computed), and the whole-run time at input resolution against bare inference over the same
 tiles. Prints tables; asserts nothing.
 
-    /usr/bin/python3 tools/bench/bench_shadow_check.py [--threads 2]
+    /usr/bin/python3 tools/bench/bench_shadow_check.py [--threads 2] [--parts labelled,dates,scene,overhead]
 """
 
 import argparse
@@ -194,14 +194,16 @@ def bench_overhead(tmp, threads, repeat=3):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--parts", default="labelled,dates,scene,overhead", help="comma-separated tables to run")
     opts = parser.parse_args()
+    parts = opts.parts.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="bench_shadow_check_"))
     print(f"Shadow check benchmark: {opts.threads} onnxruntime threads, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} (other processes inflate wall times), scratch {tmp}")
-    bench_labelled(tmp, opts.threads)
-    bench_clear_dates(tmp, opts.threads)
-    bench_real_scene(tmp, opts.threads)
-    bench_overhead(tmp, opts.threads)
+    for name, part in (("labelled", bench_labelled), ("dates", bench_clear_dates), ("scene", bench_real_scene),
+                       ("overhead", bench_overhead)):
+        if name in parts:
+            part(tmp, opts.threads)
 
 
 if __name__ == "__main__":
