@@ -87,8 +87,8 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
                         else None) for role, name, _ in self.BAND_PARAMS}
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         probability = self.optional_output(parameters, self.OUTPUT_PROBABILITY, context)
-        plan = self.run_core(
-            plan_cloud_mask, source, output, level=level, explicit_bands=bands,
+        options = dict(
+            level=level, explicit_bands=bands,
             model=self.parameterAsFile(parameters, self.MODEL, context) or None,
             scale=self.optional_number(parameters, self.SCALE, context, None),
             offset=self.optional_number(parameters, self.OFFSET, context, None),
@@ -97,7 +97,12 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
             batch_size=self.optional_number(parameters, self.BATCH_SIZE, context, 4, integer=True),
             threads=self.optional_number(parameters, self.THREADS, context, 0, integer=True),
             probability_path=probability, **mask_model_options(self, parameters, context))
-        counts = self.run_core(run_cloud_mask, plan, output, probability, self.progress(feedback))
+
+        def plan_and_run():  # one run_core: a signal that arrives while planning still stops the run
+            plan = plan_cloud_mask(source, output, **options)
+            return run_cloud_mask(plan, output, probability, self.progress(feedback))
+
+        counts = self.run_core(plan_and_run)
         total = sum(counts.values()) or 1
         feedback.pushInfo(self.tr("Wrote {}: {}.").format(
             output, ", ".join(f"{name} {100.0 * n / total:.1f} %" for name, n in counts.items())))
