@@ -77,3 +77,26 @@ def test_multi_date_fill_offers_the_mask_options(qgis_app):
     alg = QgsApplication.processingRegistry().algorithmById("cloudremoval:multidatecloudfill")
     names = {p.name() for p in alg.parameterDefinitions()}
     assert {"SHADOW_CHECK", "EXECUTION_PROVIDER"} <= names and "MAX_CLOUD_HEIGHT" not in names
+
+
+def test_signal_while_planning_stops_the_run(run_alg, scene, tmp_path, monkeypatch):
+    import signal
+
+    from qgis.core import QgsProcessingException
+
+    from cloud_removal.algorithms import generate_cloud_mask as shell
+    from cloud_removal.algorithms.core.progress import stop_on_signals
+
+    plan = shell.plan_cloud_mask
+
+    def plan_then_signal(*args, **kwargs):
+        result = plan(*args, **kwargs)
+        if signal.getsignal(signal.SIGINT) == stop_on_signals._handle:  # never hit pytest itself
+            signal.raise_signal(signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(shell, "plan_cloud_mask", plan_then_signal)
+    out = tmp_path / "m.tif"
+    with pytest.raises(QgsProcessingException, match="Stopped by SIGINT"):
+        run_alg(ALG, {"INPUT": scene, "OUTPUT": str(out), "THREADS": 2})
+    assert not out.exists() and os.listdir(tmp_path) == []
