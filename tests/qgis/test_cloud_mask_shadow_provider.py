@@ -100,3 +100,19 @@ def test_signal_while_planning_stops_the_run(run_alg, scene, tmp_path, monkeypat
     with pytest.raises(QgsProcessingException, match="Stopped by SIGINT"):
         run_alg(ALG, {"INPUT": scene, "OUTPUT": str(out), "THREADS": 2})
     assert not out.exists() and os.listdir(tmp_path) == []
+
+
+def test_multi_date_fill_passes_the_provider_to_its_masks(run_alg, data_dir, tmp_path):
+    import onnxruntime
+    from qgis.core import QgsProcessingException
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has CUDA")
+    t37 = data_dir / "s2_t37mem_timeseries"
+    out = tmp_path / "filled.tif"
+    with pytest.raises(QgsProcessingException, match=r"CUDA \(CUDAExecutionProvider\) is not available"):
+        run_alg("cloudremoval:multidatecloudfill", {
+            "INPUT": str(t37 / "S2_T37MEM_20200101_sref20m.tif"),
+            "REPLACEMENTS": [str(t37 / "S2_T37MEM_20190615_sref20m.tif")], "PRODUCT_LEVEL": 1, "SCALE": 0.001,
+            "EXECUTION_PROVIDER": "CUDA", "OUTPUT": str(out)})
+    assert os.listdir(tmp_path) == []
