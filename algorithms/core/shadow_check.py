@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .morphology import RegionSizes, grow_disk, label_block
+from .progress import InputError
 
 DEFAULT_MAX_CLOUD_HEIGHT = 12000.0  # m; cloud tops above 12 km are rare outside the tropics' deep convection
 ISOTROPIC_ZENITH = 60.0  # degrees: without sun angles, shadows are looked for within height x tan(60 deg) of a cloud
@@ -215,8 +216,6 @@ def plan_shadow_check(ds, card, pixel_m, max_cloud_height=DEFAULT_MAX_CLOUD_HEIG
     them the reach is isotropic. None (with the reason) when the card has no shadow or cloud class or the pixel
     size is unknown (no georeference).
     """
-    from .progress import InputError
-
     height = DEFAULT_MAX_CLOUD_HEIGHT if max_cloud_height is None else float(max_cloud_height)
     if not height > 0 or not math.isfinite(height):
         raise InputError(f"MAX_CLOUD_HEIGHT must be a height in metres above 0 (default 12000); got {height:g}.")
