@@ -111,6 +111,7 @@ package:
 bench: setup
 	$(PY) tools/bench/bench_reclassify.py
 	$(PY) tools/bench/bench_cloud_mask.py --threads 2
+	$(PY) tools/bench/bench_shadow_check.py --threads 2
 	$(PY) tools/bench/bench_slra.py
 	$(PY) tools/bench/bench_multi_date.py
 	-$(PIP) s2cloudless==1.7.3 "opencv-python-headless<4.11" $(KEEP_NUMPY)

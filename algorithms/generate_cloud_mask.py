@@ -12,7 +12,7 @@ from qgis.core import (
 
 from .base import CloudRemovalAlgorithm
 from .core.cloud_mask import plan_cloud_mask, run_cloud_mask
-from .parameters import ModelFile
+from .parameters import ModelFile, mask_model_options, mask_model_parameters
 
 
 class GenerateCloudMask(CloudRemovalAlgorithm):
@@ -74,6 +74,8 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
         for param in advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(param)
+        for param in mask_model_parameters(self):
+            self.addParameter(param)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Cloud mask")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_PROBABILITY, self.tr("Cloud probability (%)"), optional=True, createByDefault=False))
@@ -85,8 +87,8 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
                         else None) for role, name, _ in self.BAND_PARAMS}
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         probability = self.optional_output(parameters, self.OUTPUT_PROBABILITY, context)
-        plan = self.run_core(
-            plan_cloud_mask, source, output, level=level, explicit_bands=bands,
+        options = dict(
+            level=level, explicit_bands=bands,
             model=self.parameterAsFile(parameters, self.MODEL, context) or None,
             scale=self.optional_number(parameters, self.SCALE, context, None),
             offset=self.optional_number(parameters, self.OFFSET, context, None),
@@ -94,8 +96,13 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
             overlap=self.optional_number(parameters, self.OVERLAP, context, None),
             batch_size=self.optional_number(parameters, self.BATCH_SIZE, context, 4, integer=True),
             threads=self.optional_number(parameters, self.THREADS, context, 0, integer=True),
-            probability_path=probability)
-        counts = self.run_core(run_cloud_mask, plan, output, probability, self.progress(feedback))
+            probability_path=probability, **mask_model_options(self, parameters, context))
+
+        def plan_and_run():  # one run_core: a signal that arrives while planning still stops the run
+            plan = plan_cloud_mask(source, output, **options)
+            return run_cloud_mask(plan, output, probability, self.progress(feedback))
+
+        counts = self.run_core(plan_and_run)
         total = sum(counts.values()) or 1
         feedback.pushInfo(self.tr("Wrote {}: {}.").format(
             output, ", ".join(f"{name} {100.0 * n / total:.1f} %" for name, n in counts.items())))

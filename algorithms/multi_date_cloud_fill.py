@@ -5,7 +5,6 @@ import os
 from qgis.core import (
     QgsProcessing,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
@@ -16,7 +15,7 @@ from qgis.core import (
 from .base import CloudRemovalAlgorithm
 from .core.multi_date import DEFAULT_COMBINE, ORDERS, run_multi_date_fill
 from .generate_cloud_mask import GenerateCloudMask
-from .parameters import ModelFile, NameOrIndexEnum, fill_parameters
+from .parameters import ModelFile, NameOrIndexEnum, advanced, fill_parameters, mask_model_options, mask_model_parameters
 
 
 class MultiDateCloudFill(CloudRemovalAlgorithm):
@@ -82,9 +81,8 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
                                          QgsProcessingParameterNumber.Double, None, optional=True),
             ModelFile(self.MODEL, self.tr("Cloud model: card, ONNX file or card id (empty: ukis-csmask)")),
         ]
-        for param in mask_params:
-            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(param)
+        for param in mask_params + mask_model_parameters(self, geometry=False):
+            self.addParameter(advanced(param))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filled raster")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_SOURCE, self.tr("Source of each pixel"), optional=True, createByDefault=True))
@@ -110,7 +108,8 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
         mask_options = {"level": level, "resolution_m": GenerateCloudMask.DEFAULT_RESOLUTION,
                         "scale": self.optional_number(parameters, self.SCALE, context),
                         "offset": self.optional_number(parameters, self.OFFSET, context),
-                        "model": self.parameterAsFile(parameters, self.MODEL, context) or None}
+                        "model": self.parameterAsFile(parameters, self.MODEL, context) or None,
+                        **mask_model_options(self, parameters, context)}
         summary = self.run_core(
             run_multi_date_fill, source, self._layers(parameters, self.REPLACEMENTS, context), output,
             input_mask=mask, replacement_masks=self._layers(parameters, self.REPLACEMENT_MASKS, context),

@@ -4,12 +4,18 @@ import os
 
 from qgis.core import (
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
 )
 
 from .core.fill_plan import DEFAULT_BUFFER, DEFAULT_WINDOW, MAX_BUFFER
+from .core.onnx_model import PROVIDER_NAMES
+from .core.shadow_check import DEFAULT_MAX_CLOUD_HEIGHT
+
+EXECUTION_PROVIDER, SHADOW_CHECK = "EXECUTION_PROVIDER", "SHADOW_CHECK"
+MAX_CLOUD_HEIGHT, SUN_AZIMUTH, SUN_ZENITH = "MAX_CLOUD_HEIGHT", "SUN_AZIMUTH", "SUN_ZENITH"
 
 
 class NameOrIndexEnum(QgsProcessingParameterEnum):
@@ -75,6 +81,48 @@ def fill_parameters(alg):
                                      DEFAULT_BUFFER, minValue=0, maxValue=MAX_BUFFER),
         QgsProcessingParameterBoolean(alg.RESIDUAL_CORRECTION, alg.tr("Residual correction"), True),
     ]
+
+
+def advanced(param):
+    """The parameter, flagged advanced."""
+    param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    return param
+
+
+def mask_model_parameters(alg, geometry=True):
+    """SHADOW_CHECK and EXECUTION_PROVIDER (advanced), as every algorithm that runs the cloud model offers them;
+    with `geometry` also MAX_CLOUD_HEIGHT, SUN_AZIMUTH and SUN_ZENITH (advanced)."""
+    number = QgsProcessingParameterNumber
+    params = [
+        QgsProcessingParameterBoolean(SHADOW_CHECK, alg.tr("Keep only shadows a cloud could cast (shadow check)"),
+                                      True),
+        advanced(NameOrIndexEnum(EXECUTION_PROVIDER, alg.tr("Execution provider (auto: CUDA, DirectML, CoreML, "
+                                                            "then CPU)"), list(PROVIDER_NAMES), default="auto")),
+    ]
+    if geometry:
+        params += [
+            advanced(number(MAX_CLOUD_HEIGHT, alg.tr("Highest cloud for the shadow check (m)"), number.Double,
+                            DEFAULT_MAX_CLOUD_HEIGHT, minValue=1.0)),
+            advanced(number(SUN_AZIMUTH, alg.tr("Sun azimuth (degrees from north; empty: metadata)"), number.Double,
+                            None, optional=True, minValue=0.0, maxValue=360.0)),
+            advanced(number(SUN_ZENITH, alg.tr("Sun zenith angle (degrees; empty: metadata)"), number.Double, None,
+                            optional=True, minValue=0.0, maxValue=85.0)),
+        ]
+    return params
+
+
+def mask_model_options(alg, parameters, context):
+    """The plan_cloud_mask options of the parameters mask_model_parameters() added to `alg`."""
+    names = {p.name() for p in alg.parameterDefinitions()}
+    options = {"provider": NameOrIndexEnum.value_name(parameters.get(EXECUTION_PROVIDER), list(PROVIDER_NAMES),
+                                                      "auto"),
+               "shadow_check": alg.parameterAsBoolean(parameters, SHADOW_CHECK, context)}
+    if MAX_CLOUD_HEIGHT in names:
+        options["shadow_options"] = {
+            "max_cloud_height": optional_number(alg, parameters, MAX_CLOUD_HEIGHT, context, DEFAULT_MAX_CLOUD_HEIGHT),
+            "sun_azimuth": optional_number(alg, parameters, SUN_AZIMUTH, context),
+            "sun_zenith": optional_number(alg, parameters, SUN_ZENITH, context)}
+    return options
 
 
 def optional_number(alg, parameters, name, context, default=None, integer=False):

@@ -24,6 +24,7 @@ from .postprocess import PostProcessRows
 from .progress import NULL_PROGRESS, InputError
 from .raster_io import Window, numpy_dtype, open_raster, read_window
 from .raster_writer import commit_together, writer_like
+from .shadow_check import ShadowFilter
 from .tiling import BilinearRowUpsampler, RowBlender, mirror_index, softmax, tile_origins
 
 NODATA = 255
@@ -113,7 +114,8 @@ def _class_writer(ds, path, card, plan):
 
 class CloudMaskRun:
     """One streamed run: tile rows read ahead in a second thread, inferred in batches, blended, upsampled to the
-    input grid when processing coarser, and written row by row as soon as no later tile touches them."""
+    input grid when processing coarser, and written row by row as soon as no later tile touches them; blending and
+    writing run in a third thread, in order, while the model infers the next batch."""
 
     def __init__(self, plan, model, progress):
         self.plan, self.model, self.progress = plan, model, progress
@@ -133,6 +135,8 @@ class CloudMaskRun:
         self.batch = np.empty((plan.batch_size, len(plan.bands), self.tile, self.tile), np.float32)
         self.recent = []  # (first input row, validity) of the last strips read, for the rows being written
         self.writers = (None, None)
+        self.shadows = ShadowFilter(plan.shadow, plan.height, plan.width) if plan.shadow else None
+        self.blending, self.pending = None, None  # the blending and writing thread, and its queued step
 
     def strip(self, y):
         """Model input of the tile row at y: (row indices into x_in, x_in, (first input row, validity))."""
@@ -142,11 +146,11 @@ class CloudMaskRun:
         self.reader.ds.FlushCache()  # drop decoded input blocks from GDAL's cache: memory stays per tile row
         return rows - lo, x_in, fine
 
-    def valid_rows(self, row0, n):
-        """Validity of input rows row0..row0+n from the strips already read (read again only if not covered)."""
+    def valid_rows(self, row0, n, recent):
+        """Validity of input rows row0..row0+n from the strips `recent` (read again only if not covered)."""
         valid = np.empty((n, self.plan.width), bool)
         missing = np.ones(n, bool)
-        for a, v in reversed(self.recent):
+        for a, v in reversed(recent):
             lo, hi = max(row0, a), min(row0 + n, a + len(v))
             if hi > lo:
                 valid[lo - row0:hi - row0] = v[lo - a:hi - a]
@@ -155,10 +159,10 @@ class CloudMaskRun:
             return self.valid_reader.fine_rows(row0, row0 + n)[1]
         return valid
 
-    def emit(self, row0, probs):
+    def emit(self, row0, probs, recent):
         """Write finished input-grid rows row0.. from (classes, n, width) probabilities."""
         writer, prob_writer = self.writers
-        valid = self.valid_rows(row0, probs.shape[1])
+        valid = self.valid_rows(row0, probs.shape[1], recent)
         if self.post is not None:  # the last channel is the post-processed cloud decision
             cloud_value = self.card.cloud_classes[0]
             classes = np.where(probs[-1] >= 0.5, cloud_value, 1 - cloud_value).astype(np.uint8)
@@ -168,6 +172,8 @@ class CloudMaskRun:
         classes[~valid] = NODATA
         self.counts += np.bincount(classes.ravel(), minlength=NODATA + 1)
         writer.write(classes, 0, row0)
+        if self.shadows is not None:
+            self.shadows.add_classes(row0, classes)
         if prob_writer is not None:
             p = np.rint(np.clip(probs[list(self.card.cloud_classes)].sum(axis=0), 0, 1) * 100).astype(np.uint8)
             p[~valid] = NODATA
@@ -185,18 +191,52 @@ class CloudMaskRun:
                 else:
                     self.batch[j] = x_in[:, rows[:, None], mirror_index(np.arange(x, x + tile), cw)[None, :]]
             out = self.model(self.batch[:len(group)])
-            probs = out if self.card.output_kind == "probabilities" else softmax(out, axis=1)
-            for x, p in zip(group, probs):
-                self.blender.add(y, x, p)
+            if np.may_share_memory(out, self.batch):  # the next batch is assembled in place while this one blends
+                out = out.copy()
+            self.after(self.blend, y, group, out)
             self.progress.check()
-        last = i == len(self.ys) - 1
+        self.after(self.finish_row, i == len(self.ys) - 1, list(self.recent))
+
+    def after(self, step, *args):
+        """Queue a step of blending and writing for the blending thread, where it runs while the model infers
+        the next batch; at most one step waits (its errors come out here, or in drain())."""
+        self.drain()
+        self.pending = self.blending.submit(step, *args)
+
+    def drain(self):
+        """Wait for the queued blending step (and raise its error)."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def blend(self, y, group, out):
+        """Blending thread: one batch of model output into the row blender."""
+        probs = out if self.card.output_kind == "probabilities" else softmax(out, axis=1)
+        for x, p in zip(group, probs):
+            self.blender.add(y, x, p)
+
+    def finish_row(self, last, recent):
+        """Blending thread: hand the finished rows on (upsampled when processing coarser) and write them."""
         done = self.blender.finish_rows(last=last)
         if self.post is not None:
             done = self.post.push(*(done or ()), last=last)
         if done is not None and self.up is not None:
             done = self.up.push(*done)
         if done is not None:
-            self.emit(*done)
+            self.emit(*done, recent)
+
+    def check_shadows(self, writer):
+        """Second pass over the written classes: the shadow regions no cloud could cast become clear."""
+        f, plan = self.shadows, self.plan.shadow
+        writer.ds.FlushCache()
+        band = writer.ds.GetRasterBand(1)
+        removed = f.apply(lambda y, n: band.ReadAsArray(0, y, self.plan.width, n),
+                          lambda a, y: writer.write(a, 0, y), check=self.progress.check)
+        self.counts[plan.shadow_value] -= removed
+        self.counts[plan.clear_value] += removed
+        share = 100.0 * removed / max(f.shadow_pixels, 1)
+        self.progress.log(f"shadow check: {removed} of {f.shadow_pixels} shadow pixels ({share:.1f} %) in "
+                          f"{f.removed_regions} of {f.regions} regions set to clear: no cloud could cast them")
 
     def run(self, output_path, probability_path=None):
         """Stream every tile row and commit the outputs together; returns the class counts {name: pixels}."""
@@ -210,7 +250,8 @@ class CloudMaskRun:
                                           band_descriptions=["cloud probability (%)"],
                                           metadata={"CLOUD_MODEL": card.id})
             self.writers = (writer, prob_writer)
-            with ThreadPoolExecutor(max_workers=1) as pool:
+            with ThreadPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=1) as blending:
+                self.blending = blending
                 pending = pool.submit(self.strip, self.ys[0])
                 for i, y in enumerate(self.ys):
                     rows, x_in, fine = pending.result()
@@ -219,6 +260,9 @@ class CloudMaskRun:
                     self.recent[:] = (self.recent + [fine])[-3:]
                     self.run_row(i, y, rows, x_in)
                     self.progress.update((i + 1) / len(self.ys))
+                self.drain()
+            if self.shadows is not None:
+                self.check_shadows(writer)
             commit_together(writer, prob_writer)
         except BaseException:
             for w in (writer, prob_writer):
@@ -228,6 +272,17 @@ class CloudMaskRun:
         names = card.class_names
         return {(names[v] if v < len(names) else ("nodata" if v == NODATA else str(v))): int(c)
                 for v, c in enumerate(self.counts) if c}
+
+
+def provider_line(model, requested="auto"):
+    """The log line naming the execution provider the model runs on (session.get_providers())."""
+    used = getattr(model, "providers", None)
+    if not used:
+        return f"execution provider: none, the model is a Python callable ({type(model).__name__})"
+    how = "automatic choice" if str(requested).lower() == "auto" else f"EXECUTION_PROVIDER={requested}"
+    line = f"execution provider: {used[0]} ({how}; session providers {', '.join(used)})"
+    fallback = getattr(model, "fallback", None)
+    return line + (f"; warning: {fallback}" if fallback else "")
 
 
 @gdal_scoped
@@ -241,9 +296,11 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
     if model is None:
         from .onnx_model import OnnxModel
 
-        model = OnnxModel(plan.card, plan.card.onnx_path, plan.threads)
+        model = OnnxModel(plan.card, plan.card.onnx_path, plan.threads, plan.providers,
+                          strict=plan.provider.lower() != "auto")
     for line in plan.notes:
         progress.log(line)
+    progress.log(provider_line(model, plan.provider))
     return CloudMaskRun(plan, model, progress).run(output_path, probability_path)
 
 

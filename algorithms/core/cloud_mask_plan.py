@@ -9,9 +9,11 @@ from osgeo import osr
 
 from . import band_mapping, model_card
 from .gdal_env import gdal_scoped
+from .onnx_model import choose_providers
 from .progress import InputError
 from .raster_formats import check_outputs
 from .raster_io import Window, band_nodata, numpy_dtype, open_raster, read_window
+from .shadow_check import plan_shadow_check
 
 METRES_PER_DEGREE = 111320.0
 MAX_FACTOR = 16        # coarsest processing grid: 16 x 16 input pixels per model pixel
@@ -36,6 +38,9 @@ class CloudMaskPlan:
     width: int
     height: int
     notes: list = field(default_factory=list)
+    provider: str = "auto"  # EXECUTION_PROVIDER as asked
+    providers: list = None  # onnxruntime providers to start the session with, best first
+    shadow: object = None   # shadow_check.ShadowPlan, or None for the model's classes as they are
 
 
 def _band_wavelengths(ds):
@@ -141,11 +146,19 @@ def scaling_warning(p99, scale, offset):
             f"input may use another scaling, and the mask would then be wrong.{hint}")
 
 
+def shadow_check_on(value):
+    """SHADOW_CHECK as a bool (None: the default, on)."""
+    return True if value is None else bool(value)
+
+
 @gdal_scoped
 def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, model=None, scale=None,
                     offset=None, resolution_m=0.0, overlap=None, batch_size=4, threads=0, probability_path=None,
-                    models_dir=model_card.MODELS_DIR):
-    """Check all inputs and resolve bands, model card, scale and processing factor; raise InputError if wrong."""
+                    models_dir=model_card.MODELS_DIR, provider="auto", shadow_check=True, shadow_options=None):
+    """Check all inputs and resolve bands, model card, scale and processing factor; raise InputError if wrong.
+
+    provider: EXECUTION_PROVIDER (onnx_model.choose_providers). shadow_check: keep only shadows a cloud could
+    cast (shadow_check.py), with shadow_options {max_cloud_height, sun_azimuth, sun_zenith}."""
     level = str(level or "L1C").upper()
     if level not in model_card.LEVELS:
         raise InputError(f"PRODUCT_LEVEL must be one of {list(model_card.LEVELS)}, not '{level}'.")
@@ -197,16 +210,21 @@ def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, m
     factor, res_note = processing_factor(ds, resolution_m)
     bands = [roles[b] for b in card.bands]
     model_card.verify_onnx(card)
+    providers = choose_providers(provider)
+    shadow, shadow_note = (plan_shadow_check(ds, card, pixel_size_m(ds), **(shadow_options or {}))
+                           if shadow_check_on(shadow_check) else (None, "shadow check off: the model's classes"))
     plan = CloudMaskPlan(
         input_path=str(input_path), card=card, bands=bands, roles=roles, scale=scale, offset=float(offset or 0.0),
         nodata=[band_nodata(ds, b) for b in bands], factor=factor, overlap=float(overlap), batch_size=batch_size,
-        threads=int(threads or 0), width=ds.RasterXSize, height=ds.RasterYSize)
+        threads=int(threads or 0), width=ds.RasterXSize, height=ds.RasterYSize, provider=str(provider or "auto"),
+        providers=providers, shadow=shadow)
     plan.notes = [f"bands {band_mapping.describe(roles)} ({how})",
                   f"model {card.id}: {card.title} ({card.onnx_path})",
                   f"reflectance = DN x {scale_note} + OFFSET {plan.offset:g}",
                   res_note + f"; tiles of {card.tile_size} px with {plan.overlap:g} overlap, batch {batch_size}"]
     if notes_level:
         plan.notes.append(notes_level)
+    plan.notes.append(shadow_note)
     warning = scaling_warning(sample_reflectance_p99(ds, bands, plan.nodata, scale, plan.offset), scale, plan.offset)
     if warning:
         plan.notes.append(warning)

@@ -61,10 +61,11 @@ class RegionSizes:
         self._total = 0
         self._keep = None
 
-    def add(self, key, labels, count):
-        """Record block `key` = (row, col) with its local labels (0 = background)."""
+    def add(self, key, labels, count, weights=None):
+        """Record block `key` = (row, col) with its local labels (0 = background); `weights` (one per label)
+        replace the pixel counts as what a region's size adds up."""
         self._offset[key] = (self._total, count)
-        sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:] if weights is None else np.asarray(weights)
         self._sizes.append(sizes.astype(np.int64))
         glob = lambda a: np.where(a > 0, a.astype(np.int64) + self._total - 1, -1)  # noqa: E731
         self._edges[key] = {"top": glob(labels[0]), "bottom": glob(labels[-1]),
@@ -102,10 +103,12 @@ class RegionSizes:
         links = self._links()
         if n == 0:
             self._keep = np.zeros(0, dtype=bool)
+            self.count = self.kept = 0
             return
         graph = coo_matrix((np.ones(links.shape[1], dtype=np.int8), (links[0], links[1])), shape=(n, n))
-        _, component = connected_components(graph, directed=False)
+        self.count, component = connected_components(graph, directed=False)
         region_size = np.bincount(component, weights=sizes)
+        self.kept = int((region_size >= min_size).sum())
         self._keep = region_size[component] >= min_size
         self._edges.clear()
 

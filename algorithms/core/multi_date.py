@@ -3,8 +3,8 @@
 One pass of the shared fill runner per replacement, in the chosen order. By default (combine = 5) each date fills,
 on its own, the target's cloudy (and missing) pixels where it is clear, stepwise with residual correction, and each
 pixel gets the median of the first 5 dates' values; with combine = 1 the first clear date fills and each later
-date fills what is left, the earlier dates' values counted as known. Masks that are not given are computed with Generate Cloud Mask into a scratch folder and deleted
-after the run.
+date fills what is left, the earlier dates' values counted as known. Masks that are not given are computed with
+Generate Cloud Mask into a scratch folder and deleted after the run.
 """
 
 import dataclasses

@@ -63,21 +63,84 @@ def import_onnxruntime():
     return onnxruntime
 
 
-class OnnxModel:
-    """Runs batches of (N, bands, tile, tile) float32 through a card's ONNX model on the CPU."""
+# EXECUTION_PROVIDER names, in the order "auto" tries them: (name, onnxruntime provider, how to get it)
+PROVIDERS = (
+    ("CUDA", "CUDAExecutionProvider", "onnxruntime-gpu (Linux or Windows with an NVIDIA GPU and CUDA 12)"),
+    ("DirectML", "DmlExecutionProvider", "onnxruntime-directml (Windows, any DirectX 12 GPU)"),
+    ("CoreML", "CoreMLExecutionProvider", "onnxruntime (the macOS wheels include CoreML)"),
+    ("CPU", "CPUExecutionProvider", "onnxruntime"),
+)
+PROVIDER_NAMES = ("auto",) + tuple(p[0] for p in PROVIDERS)
 
-    def __init__(self, card, path, threads=0):
+
+def choose_providers(requested="auto", available=None):
+    """The onnxruntime providers to create a session with, best first, CPU last.
+
+    Parameters
+    ----------
+    requested : str
+        "auto" (CUDA, then DirectML, then CoreML, then CPU: the first that `available` lists) or one of
+        PROVIDER_NAMES (case-insensitive; onnxruntime's own names such as "CUDAExecutionProvider" also work).
+    available : list of str, optional
+        onnxruntime.get_available_providers(); asked from onnxruntime when not given.
+
+    Returns
+    -------
+    list of str
+        onnxruntime provider names, e.g. ["CUDAExecutionProvider", "CPUExecutionProvider"].
+
+    Raises
+    ------
+    InputError
+        When the requested provider is unknown or not in `available`, naming what is available and the pip
+        package that brings the requested one.
+    """
+    if available is None:
+        available = import_onnxruntime().get_available_providers()
+    text = str(requested or "auto").strip()
+    if text.lower() == "auto":
+        chosen = [ort for _, ort, _ in PROVIDERS if ort in available][:1]
+    else:
+        match = [p for p in PROVIDERS if text.lower() in (p[0].lower(), p[1].lower())]
+        if not match:
+            raise InputError(f"EXECUTION_PROVIDER must be one of {list(PROVIDER_NAMES)}, not '{requested}'.")
+        name, ort, package = match[0]
+        if ort not in available:
+            raise InputError(f"The execution provider {name} ({ort}) is not available in this onnxruntime; it has "
+                             f"{', '.join(available) or 'none'}. Install {package} for QGIS's Python instead of "
+                             f"onnxruntime (pip uninstall onnxruntime, then pip install the other package), or set "
+                             "EXECUTION_PROVIDER to auto.")
+        chosen = [ort]
+    return chosen + [p for p in ("CPUExecutionProvider",) if p in available and p not in chosen]
+
+
+class OnnxModel:
+    """Runs batches of (N, bands, tile, tile) float32 through a card's ONNX model on the chosen execution provider;
+    `providers` are those the session actually uses (onnxruntime.InferenceSession.get_providers()). When the first
+    provider asked for does not start, `strict` raises InputError, else `fallback` says so (for the log)."""
+
+    def __init__(self, card, path, threads=0, providers=None, strict=False):
         ort = import_onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads or 0)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        wanted = list(providers) if providers else choose_providers("auto", ort.get_available_providers())
         try:
-            self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(path), sess_options=options, providers=wanted)
         except Exception as err:  # onnxruntime raises its own exception types
             raise InputError(f"onnxruntime cannot load the model '{path}': {str(err).splitlines()[0][:300]}. "
                              "Check that it is an ONNX file and not damaged (reinstall the package that carries "
                              "it).") from None
+        self.providers = list(self.session.get_providers())
+        self.fallback = None
+        if self.providers[:1] != wanted[:1]:  # e.g. CUDA listed but its libraries missing: onnxruntime falls back
+            self.fallback = (f"{wanted[0]} could not start (missing GPU driver or libraries?), onnxruntime runs on "
+                             f"{self.providers[0]}")
+        if self.fallback and strict:
+            raise InputError(f"onnxruntime could not start the {wanted[0]} execution provider (it runs on "
+                             f"{', '.join(self.providers)}); check the GPU driver and the libraries that "
+                             f"{wanted[0]} needs, or set EXECUTION_PROVIDER to CPU.")
         self.card = card
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         names = [i.name for i in inputs]
