@@ -82,7 +82,7 @@ def _client(distributed, address, workers):
     if address:
         return distributed.Client(address), None
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=None, silence_logs=50)
     return distributed.Client(cluster), cluster
 
 
@@ -124,7 +124,7 @@ def run_batch(jobs, address=None, workers=2, retries=1, force=False, summary=Non
             start, token = time.perf_counter(), uuid.uuid4().hex[:8]
             futures = {client.submit(run_on_worker, PLUGIN_DIR, job, key=f"cloudremoval-{job['id']}-{token}",
                                      pure=False): job for job in todo}
-            for future in distributed.as_completed(futures):
+            for future in distributed.as_completed(futures) if futures else ():
                 job = futures[future]
                 try:
                     row = future.result()

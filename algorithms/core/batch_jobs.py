@@ -35,7 +35,7 @@ PATH_ARGS = OUTPUT_ARGS + ("input_mask", "replacement_masks")
 LIST_ARGS = ("replacements", "replacement_masks")
 TABLE_KEYS = ("id", "algorithm", "target", "replacement", "mask", "output")
 BATCH_THREADS = 1  # onnxruntime threads per job unless the table says otherwise: one job per core
-SUMMARY_FIELDS = ("id", "algorithm", "status", "seconds", "target", "output", "worker", "error")
+SUMMARY_FIELDS = ("id", "algorithm", "status", "seconds", "cpu_seconds", "target", "output", "worker", "error")
 CRASH_HOOK = "CLOUD_REMOVAL_BATCH_TEST_CRASH"  # tests only: a file "<job id> once|always" kills the worker mid-job
 
 
@@ -160,8 +160,8 @@ def run_job(job, progress=None, log=None):
     row = {"id": job["id"], "algorithm": job["algorithm"], "target": job["target"], "output": job["outputs"][0],
            "worker": f"{socket.gethostname()}:{os.getpid()}", "error": ""}
     if job.get("error"):
-        return dict(row, status="failed", seconds=0.0, error=job["error"], worker="")
-    start = time.perf_counter()
+        return dict(row, status="failed", seconds=0.0, cpu_seconds=0.0, error=job["error"], worker="")
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         ALGORITHMS[job["algorithm"]][0](**job["args"], progress=progress or _crash_hook(job["id"]), log=log)
         row["status"] = "ok"
@@ -172,6 +172,7 @@ def run_job(job, progress=None, log=None):
     except Exception as err:  # noqa: BLE001 (one job's failure must not stop the others)
         row.update(status="failed", error=f"{type(err).__name__}: {err}")
     row["seconds"] = round(time.perf_counter() - start, 3)
+    row["cpu_seconds"] = round(time.process_time() - cpu, 3)  # all threads of this process (one job at a time)
     return row
 
 

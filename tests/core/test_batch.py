@@ -90,6 +90,7 @@ def test_four_scenes_equal_the_sequential_api_with_a_summary_and_rerun_skips(cli
     again = batch.run_batch(jobs, summary=str(tmp_path / "again.json"), client=client, log=lines.append)
     assert [r["status"] for r in again] == ["skipped", "skipped", "skipped", "failed"]
     assert [r["status"] for r in json.loads((tmp_path / "again.json").read_text())] == [r["status"] for r in again]
+    assert [r["status"] for r in batch.run_batch(jobs[:3], log=lines.append)] == ["skipped"] * 3  # no cluster
 
 
 def test_a_model_session_is_loaded_once_per_worker(client, tmp_path):
