@@ -78,6 +78,12 @@ def _cleanup(job):
         remove_stale(folder)
 
 
+def cluster_config(retries=1):
+    """dask settings of a local cluster: a job runs again `retries` times when its worker dies; a worker gets a job
+    only when its thread is free, so that a dying worker takes no queued job of another scene with it."""
+    return {"distributed.scheduler.allowed-failures": int(retries), "distributed.scheduler.worker-saturation": 1.0}
+
+
 def _client(distributed, address, workers):
     if address:
         return distributed.Client(address), None
@@ -86,7 +92,7 @@ def _client(distributed, address, workers):
     return distributed.Client(cluster), cluster
 
 
-def run_batch(jobs, address=None, workers=2, retries=1, force=False, summary=None, log=print, client=None):
+def run_batch(jobs, address=None, workers=2, retries=2, force=False, summary=None, log=print, client=None):
     """Run `jobs` (from batch_jobs.read_jobs) on a cluster; returns the summary rows in table order.
 
     address: a scheduler ("tcp://host:8786"); None starts a LocalCluster of `workers` processes with one thread
@@ -114,7 +120,7 @@ def run_batch(jobs, address=None, workers=2, retries=1, force=False, summary=Non
     todo = [job for job in jobs if job["id"] not in rows]
     done = len(rows)
     cluster = None
-    with dask.config.set({"distributed.scheduler.allowed-failures": int(retries)}):
+    with dask.config.set(cluster_config(retries)):
         if client is None and todo:
             client, cluster = _client(distributed, address, workers)
             own = client
@@ -157,8 +163,8 @@ def main(argv=None):
     parser.add_argument("jobs", help="job table, .csv or .json")
     parser.add_argument("--scheduler", help="address of a running dask scheduler (default: a local cluster)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster (default 2)")
-    parser.add_argument("--retries", type=int, default=1,
-                        help="runs again of a job whose worker died (local cluster; default 1)")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="runs again of a job whose worker died (local cluster; default 2)")
     parser.add_argument("--summary", help="summary file, .csv or .json (default: <jobs>_summary.csv beside the table)")
     parser.add_argument("--force", action="store_true", help="run jobs whose outputs already exist too")
     args = parser.parse_args(argv)
