@@ -100,3 +100,28 @@ def test_slra_and_multi_date_equal_the_algorithms(run_alg, data_dir, tmp_path):
                         output_remaining=str(tmp_path / "mrb.tif"))
     for a, b in (("ma", "mb"), ("msa", "msb"), ("mra", "mrb")):
         assert same_bytes(tmp_path / f"{a}.tif", tmp_path / f"{b}.tif"), a
+
+
+@pytest.mark.parametrize("function, alg_id", [
+    ("cloud_mask", "generatecloudmask"), ("reclassify", "reclassifycloudtypes"),
+    ("slra_fill", "stepwiselocalradiometricadjustment"), ("multi_date_fill", "multidatecloudfill"),
+    ("remove_clouds", "removeclouds")])
+def test_api_parameters_are_the_algorithms_in_lower_case_with_their_defaults(qgis_app, function, alg_id):
+    import inspect
+
+    from qgis.core import QgsApplication, QgsProcessingParameterEnum
+
+    from cloud_removal.algorithms.core import api
+
+    alg = QgsApplication.processingRegistry().algorithmById(f"cloudremoval:{alg_id}")
+    signature = inspect.signature(getattr(api, function)).parameters
+    extra = {"progress", "log", "is_cancelled"} | ({"threads"} if function == "remove_clouds" else set())
+    definitions = {d.name().lower().split(":")[-1]: d for d in alg.parameterDefinitions()}
+    assert set(signature) - extra == set(definitions)
+    for name, definition in definitions.items():
+        default, ours = definition.defaultValue(), signature[name].default
+        if definition.isDestination() or default in (None, "") or ours is inspect.Parameter.empty:
+            continue
+        if isinstance(definition, QgsProcessingParameterEnum) and isinstance(ours, str) and isinstance(default, int):
+            default = definition.options()[default]
+        assert str(ours).lower() == str(default).lower(), name
