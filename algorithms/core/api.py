@@ -154,7 +154,7 @@ def slra_fill(input, replacement, mask, output, mask_band=1, window_size=DEFAULT
 def multi_date_fill(input, replacements, output, input_mask=None, replacement_masks=None, order="similar",
                     auto_mask=True, classes_to_remove=1, fill_nodata=True, window_size=DEFAULT_WINDOW,
                     buffer=DEFAULT_BUFFER, residual_correction=True, product_level="L1C", scale=None, offset=None,
-                    model=None, output_source=None, output_remaining=None, progress=None, log=None,
+                    model=None, output_source=None, output_remaining=None, threads=0, progress=None, log=None,
                     is_cancelled=None):
     """Multi-Date Cloud Fill (`cloudremoval:multidatecloudfill`): fill from several dates, each where it is clear.
 
@@ -179,6 +179,8 @@ def multi_date_fill(input, replacements, output, input_mask=None, replacement_ma
     output_source, output_remaining : str or None
         Optional rasters: which replacement each pixel came from; 1 where no date could fill. (The algorithm writes
         the source raster to a temporary file by default; here it is written only when a path is given.)
+    threads : int
+        onnxruntime threads of the computed masks (0 = all cores, as the algorithm; 1 in a batch of one job per core).
     progress, log, is_cancelled : callable or None
         See the module's documentation.
 
@@ -191,7 +193,8 @@ def multi_date_fill(input, replacements, output, input_mask=None, replacement_ma
         raise InputError(f"classes_to_remove must be 0 (clouds) or 1 (clouds and cloud shadows), not "
                          f"{classes_to_remove!r}.")
     mask_options = {"level": _level(product_level), "resolution_m": chain.MASK_RESOLUTION_M,
-                    "scale": _nonempty(scale), "offset": _nonempty(offset), "model": _nonempty(model)}
+                    "scale": _nonempty(scale), "offset": _nonempty(offset), "model": _nonempty(model),
+                    "threads": threads}
     with reuse_sessions():
         return run_multi_date_fill(
             input, [replacements] if isinstance(replacements, str) else list(replacements), output,

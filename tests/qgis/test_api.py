@@ -115,7 +115,8 @@ def test_api_parameters_are_the_algorithms_in_lower_case_with_their_defaults(qgi
 
     alg = QgsApplication.processingRegistry().algorithmById(f"cloudremoval:{alg_id}")
     signature = inspect.signature(getattr(api, function)).parameters
-    extra = {"progress", "log", "is_cancelled"} | ({"threads"} if function == "remove_clouds" else set())
+    extra = {"progress", "log", "is_cancelled"} | ({"threads"} if function in ("remove_clouds", "multi_date_fill")
+                                                   else set())
     definitions = {d.name().lower().split(":")[-1]: d for d in alg.parameterDefinitions()}
     assert set(signature) - extra == set(definitions)
     for name, definition in definitions.items():
