@@ -78,7 +78,7 @@ def _cleanup(job):
         remove_stale(folder)
 
 
-def cluster_config(retries=1):
+def cluster_config(retries=2):
     """dask settings of a local cluster: a job runs again `retries` times when its worker dies; a worker gets a job
     only when its thread is free, so that a dying worker takes no queued job of another scene with it."""
     return {"distributed.scheduler.allowed-failures": int(retries), "distributed.scheduler.worker-saturation": 1.0}
