@@ -98,7 +98,7 @@ lint:
 ## package: a zip that QGIS's "Install from ZIP" accepts (plugin folder cloud_removal/), built from the working
 ## tree (tracked and new files that git does not ignore), so what you test is what you package. DIST=folder.
 DIST ?= $(ROOT)/dist
-PACKAGE_PATHS := metadata.txt __init__.py plugin.py algorithms models icons README.md LICENSE requirements.txt
+PACKAGE_PATHS := metadata.txt __init__.py plugin.py batch.py algorithms models icons README.md LICENSE requirements.txt
 package:
 	@mkdir -p $(DIST)
 	@git ls-files --cached --others --exclude-standard -- $(PACKAGE_PATHS) | $(PY) -c "import sys, zipfile, os; \
@@ -116,6 +116,7 @@ bench: setup
 	$(PY) tools/bench/bench_multi_date.py
 	-$(PIP) s2cloudless==1.7.3 "opencv-python-headless<4.11" $(KEEP_NUMPY)
 	$(PY) tools/bench/bench_mask_models.py --threads 2
+	$(PY) tools/bench/bench_batch.py
 
 ## demo: run the workflow on the bundled sample data through qgis_process
 demo: setup

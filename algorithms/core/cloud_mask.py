@@ -294,10 +294,10 @@ def run_cloud_mask(plan, output_path, probability_path=None, progress=NULL_PROGR
     The next tile row is read in a second thread while the model runs on the current one.
     """
     if model is None:
-        from .onnx_model import OnnxModel
+        from .onnx_model import load_model
 
-        model = OnnxModel(plan.card, plan.card.onnx_path, plan.threads, plan.providers,
-                          strict=plan.provider.lower() != "auto")
+        model = load_model(plan.card, plan.card.onnx_path, plan.threads, plan.providers,
+                           strict=plan.provider.lower() != "auto")
     for line in plan.notes:
         progress.log(line)
     progress.log(provider_line(model, plan.provider))

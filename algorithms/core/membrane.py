@@ -104,6 +104,13 @@ def _vcycle(levels, k=0):
     return u
 
 
+def _dot(a, b):
+    """The dot product of two arrays without BLAS: its result does not depend on the BLAS thread count (a
+    multi-threaded OpenBLAS sums in another order), so a fill gives the same bits in QGIS, in a one-thread batch
+    worker and on any machine."""
+    return float(np.einsum("i,i->", a.ravel(), b.ravel()))
+
+
 def _solve(act, tg, tv, tol, max_cycles, spread):
     """Field x (padded to even sides) on the (h, w) mask `act`; tg: flat indices (in act) of domain pixels next
     to a boundary value, once per such neighbour; tv: that value."""
@@ -129,11 +136,11 @@ def _solve(act, tg, tv, tol, max_cycles, spread):
     x, q = np.zeros(shape), np.zeros(shape)
     levels[0].f[...] = r
     np.copyto(q, _vcycle(levels))
-    rz0 = rz = float(np.vdot(r, q))
+    rz0 = rz = _dot(r, q)
     p = q.copy()
     for _ in range(max_cycles if rz0 > 0 else 0):
         _apply(levels[0], p, q)
-        pq = float(np.vdot(p, q))
+        pq = _dot(p, q)
         if not pq > 0:  # p = 0: the residual vanished
             break
         alpha = rz / pq
@@ -143,7 +150,7 @@ def _solve(act, tg, tv, tol, max_cycles, spread):
         r -= q
         levels[0].f[...] = r
         np.copyto(q, _vcycle(levels))
-        rz_new = float(np.vdot(r, q))
+        rz_new = _dot(r, q)
         if abs(rz_new) <= tol * tol * rz0 and max(p.max(), -p.min()) <= tol * spread:
             break
         p *= rz_new / (rz * alpha)

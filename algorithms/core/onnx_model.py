@@ -1,6 +1,7 @@
 """An onnxruntime session for a model card, checked against the card; onnxruntime is imported only here, on use,
 so the plugin loads without it and says how to install it."""
 
+import contextvars
 import os
 import sys
 
@@ -170,3 +171,40 @@ class OnnxModel:
             raise InputError(f"The model returned shape {list(out.shape)} for input {list(batch.shape)}; expected "
                              f"[N, {len(self.card.classes)}, {batch.shape[2]}, {batch.shape[3]}].")
         return out.astype(np.float32, copy=False)
+
+
+_SESSIONS = {}  # (model path, providers, strict, threads, card id) -> OnnxModel; only inside `reuse_sessions`
+_REUSE = contextvars.ContextVar("cloud_removal_reuse_sessions", default=False)
+
+
+def load_model(card, path, threads=0, providers=None, strict=False):
+    """The card's model: a new OnnxModel, or inside `reuse_sessions` the one this process already loaded with the
+    same providers and thread count.
+
+    A worker of a batch (one process, many scenes) loads each model once; the QGIS plugin, which never enters
+    `reuse_sessions`, keeps no session after a run.
+    """
+    if not _REUSE.get():
+        return OnnxModel(card, path, threads, providers, strict)
+    key = (os.path.realpath(str(path)), tuple(providers or ()), bool(strict), int(threads or 0), card.id)
+    if key not in _SESSIONS:
+        _SESSIONS[key] = OnnxModel(card, path, threads, providers, strict)
+    return _SESSIONS[key]
+
+
+class reuse_sessions:  # noqa: N801 (used like a function: `with reuse_sessions():`)
+    """While active (in this thread or task), `load_model` keeps one session per model path, provider and thread
+    count in this process, so that many runs in one process (a batch worker) load each model once."""
+
+    def __enter__(self):
+        self._token = _REUSE.set(True)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        _REUSE.reset(self._token)
+        return False
+
+
+def cached_sessions():
+    """How many model sessions this process keeps (for tests and logs)."""
+    return len(_SESSIONS)

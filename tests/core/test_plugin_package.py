@@ -27,7 +27,7 @@ def test_package_zip_installs_as_cloud_removal(tmp_path):
     assert proc.returncode == 0, proc.stderr
     with zipfile.ZipFile(tmp_path / "cloud_removal.zip") as zf:
         names = set(zf.namelist())
-    for required in ("metadata.txt", "__init__.py", "plugin.py", "algorithms/provider.py", "LICENSE",
+    for required in ("metadata.txt", "__init__.py", "plugin.py", "batch.py", "algorithms/provider.py", "LICENSE",
                      "algorithms/modeler/remove_clouds.model3", "icons/cloud_removal.svg"):
         assert f"cloud_removal/{required}" in names, required
     assert not any(n.startswith(("cloud_removal/tests/", "cloud_removal/tools/")) or n.endswith(".onnx")
