@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .onnx_model import qgis_python
 from .progress import InputError
 
 CARD_FORMAT = "cloudremoval-model-card/1"
@@ -215,8 +216,8 @@ def verify_onnx(card):
     """Raise InputError unless the card's ONNX file exists and matches its sha256; returns the path."""
     if not card.onnx_path:
         where = ", ".join(onnx_search_dirs(card))
-        hint = ("Install the package that carries it for QGIS's Python: `python3 -m pip install ukis-csmask==1.0.0` "
-                "(from a source checkout, `make models` puts it in models/ukis_csmask/)."
+        hint = ("Install the package that carries it for QGIS's Python: "
+                f"`{qgis_python()} -m pip install --user ukis-csmask==1.0.0`, then restart QGIS."
                 if card.source.get("package") else "Put the ONNX file beside the card.")
         raise InputError(f"The ONNX file '{card.onnx}' of model '{card.id}' was not found (looked in {where}). {hint}")
     digest = file_sha256(card.onnx_path)

@@ -112,7 +112,7 @@ def test_output_styling_and_metadata(tmp_path):
     band = ds.GetRasterBand(1)
     assert band.DataType == gdal.GDT_Byte and band.GetNoDataValue() == 255
     assert band.GetCategoryNames()[:3] == ["clear", "cloud", "cloud shadow"]
-    assert band.GetColorTable().GetColorEntry(1)[:3] == (240, 240, 240)
+    assert band.GetColorTable().GetColorEntry(1)[:3] == (255, 64, 255)
     assert ds.GetGeoTransform() == (500000, 10, 0, 4000000, 0, -10)
     assert ds.GetMetadata()["CLOUD_MODEL"] == "ukis-csmask-4b-l1c"
 
