@@ -8,8 +8,10 @@ the rendering (bands and stretch) of the image it was filled from, so before and
 
 from osgeo import gdal
 from qgis.core import (
+    Qgis,
     QgsColorRampShader,
     QgsGradientColorRamp,
+    QgsMessageLog,
     QgsPalettedRasterRenderer,
     QgsProcessingLayerPostProcessorInterface,
     QgsProject,
@@ -95,7 +97,12 @@ class OutputStyle(QgsProcessingLayerPostProcessorInterface):
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS API name)
         if not isinstance(layer, QgsRasterLayer):
             return
-        renderer = self.renderer(layer)
+        try:
+            renderer = self.renderer(layer)
+        except Exception as err:  # noqa: BLE001 (a style must never fail a finished run)
+            QgsMessageLog.logMessage(f"Cloud Removal: could not style {layer.source()}: {err}", "Processing",
+                                     Qgis.Warning)
+            return
         if renderer is not None:
             layer.setRenderer(renderer)
             layer.triggerRepaint()
