@@ -12,6 +12,7 @@ from qgis.core import (
 
 from .base import CloudRemovalAlgorithm
 from .core.cloud_mask import plan_cloud_mask, run_cloud_mask
+from .core.cloud_mask_plan import MAX_OFFSET
 from .parameters import ModelFile
 
 
@@ -54,7 +55,7 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
             QgsProcessingParameterNumber.Double, None, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.OFFSET, self.tr("Offset (S2 from 2022: -0.1)"),
-            QgsProcessingParameterNumber.Double, None, optional=True))
+            QgsProcessingParameterNumber.Double, None, optional=True, minValue=-MAX_OFFSET, maxValue=MAX_OFFSET))
         self.addParameter(QgsProcessingParameterNumber(
             self.PROCESSING_RESOLUTION, self.tr("Processing resolution (m)"),
             QgsProcessingParameterNumber.Double, self.DEFAULT_RESOLUTION, optional=True, minValue=0.0))

@@ -5,6 +5,7 @@ reclassification had run; and an output path equal to an input would be found on
 """
 
 from .core.cloud_mask import plan_cloud_mask
+from .core.onnx_model import import_onnxruntime
 from .core.progress import InputError
 from .core.raster_formats import check_outputs
 from .core.raster_io import numpy_dtype, open_raster
@@ -45,3 +46,4 @@ def check_remove_clouds(model, parameters, context, outputs):
                     scale=optional_number(model, parameters, "reflectance_scale", context),
                     offset=optional_number(model, parameters, "reflectance_offset", context),
                     resolution_m=GenerateCloudMask.DEFAULT_RESOLUTION)
+    import_onnxruntime()  # missing: its install command once, before step 1, not again from the step

@@ -84,6 +84,9 @@ def build():
         "HELP_URL": HELP_URL,  # the dialog's Help button, also in a user's copy
         **parameter_help("removeclouds"),  # the inputs' and outputs' help: algorithms/help/removeclouds.md
     })
+    from cloud_removal.algorithms.core.cloud_mask_plan import MAX_OFFSET
+    from cloud_removal.algorithms.core.slra_raster import DEFAULT_BUFFER, MAX_BUFFER
+
     level = QgsProcessingParameterEnum("product_level", "Product level", ["L1C", "L2A"], defaultValue=0)
     classes = QgsProcessingParameterEnum("classes_to_remove", "Classes to remove", CLASSES, defaultValue=1)
     fill_nodata = QgsProcessingParameterBoolean("fill_nodata", "Also fill the cloudy image's nodata gaps",
@@ -91,10 +94,10 @@ def build():
     scale = QgsProcessingParameterNumber("reflectance_scale", "Reflectance scale",
                                          QgsProcessingParameterNumber.Double, None, optional=True)
     offset = QgsProcessingParameterNumber("reflectance_offset", "Offset (S2 from 2022: -0.1)",
-                                          QgsProcessingParameterNumber.Double, None, optional=True)
+                                          QgsProcessingParameterNumber.Double, None, optional=True,
+                                          minValue=-MAX_OFFSET, maxValue=MAX_OFFSET)
     window = QgsProcessingParameterNumber("window_size", "Size of window (pixels, multiple of 20)",
                                           QgsProcessingParameterNumber.Integer, 80, minValue=20, maxValue=2000)
-    from cloud_removal.algorithms.core.slra_raster import DEFAULT_BUFFER, MAX_BUFFER
 
     buffer = QgsProcessingParameterNumber("buffer", "Buffer mask (pixels)", QgsProcessingParameterNumber.Integer,
                                           DEFAULT_BUFFER, minValue=0, maxValue=MAX_BUFFER)

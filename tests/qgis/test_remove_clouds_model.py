@@ -98,3 +98,24 @@ def test_one_group_in_the_toolbox(qgis_app):
     groups = {(a.group(), a.groupId()) for a in provider.algorithms()}
     assert groups == {("Cloud removal", "cloudremoval")}
     assert "cloudremoval:removeclouds" in [a.id() for a in provider.algorithms()]
+
+
+def test_model_offset_reaches_the_mask_and_bad_offsets_are_refused(run_alg, t37, tmp_path):
+    """OFFSET shifts the reflectance the cloud model sees: the model's classes equal Generate Cloud Mask's with the
+    same offset and differ from the run without; an offset outside -1..1 stops before anything is written."""
+    from qgis.core import QgsProcessingException
+
+    for name, offset in (("none", None), ("shifted", -0.05)):
+        out = tmp_path / name
+        run_alg("cloudremoval:removeclouds", model_params(t37, out, reflectance_offset=offset))
+        run_alg("cloudremoval:generatecloudmask", {"INPUT": t37["cloudy"], "PRODUCT_LEVEL": 1, "SCALE": 0.001,
+                                                   "OFFSET": offset, "OUTPUT": str(out / "gcm.tif")})
+        assert np.array_equal(read(out / "classes.tif"), read(out / "gcm.tif"))
+    plain, shifted = read(tmp_path / "none" / "classes.tif"), read(tmp_path / "shifted" / "classes.tif")
+    valid = plain != 255
+    assert (plain[valid] != shifted[valid]).any()
+    assert (shifted[valid] == 1).sum() < (plain[valid] == 1).sum()  # darker reflectance: less cloud
+    for bad in (-1000, 2.0):
+        with pytest.raises(QgsProcessingException, match="reflectance_offset|OFFSET"):
+            run_alg("cloudremoval:removeclouds", model_params(t37, tmp_path / "bad", reflectance_offset=bad))
+        assert not (tmp_path / "bad").exists() or sorted((tmp_path / "bad").glob("*.tif")) == []
