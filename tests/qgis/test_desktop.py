@@ -55,9 +55,14 @@ def layer(seen, name, file_name):
 
 def test_installed_from_the_zip_and_one_group_in_the_toolbox(seen):
     assert seen.get("error") is None, seen.get("error")
-    assert seen["steps"] == ["install_zip", "toolbox", "run_model", "modeler", "map_shot"]
+    assert seen["steps"] == ["install_zip", "toolbox", "model_dialog", "run_model", "modeler", "map_shot"]
     assert seen["plugin_active"] and seen["plugin_path"] == seen["installed"]  # the extracted copy runs
     assert seen["toolbox"] == {"Cloud Removal": {"Cloud removal": ALGORITHMS}}
+
+
+def test_model_dialog_has_a_help_button(seen):
+    assert seen["model_dialog"]["help_button"], seen["model_dialog"]
+    assert seen["model_dialog"]["help_url"].startswith("https://")
 
 
 def test_no_errors_in_the_message_log(seen):

@@ -38,6 +38,7 @@ def test_model_is_registered_with_readable_parameters(qgis_app):
     assert {"cloudy_image", "replacement_image", "product_level", "classes_to_remove", "window_size", "buffer",
             "mask:cloud_classes", "reclassify:cloud_mask", "fill:cloud_free"} <= names
     assert "Stepwise Local Radiometric Adjustment" in alg.shortHelpString()
+    assert alg.helpUrl().startswith("https://") and alg.helpUrl() == alg.helpContent()["HELP_URL"]  # Help button
 
 
 @pytest.mark.parametrize("classes, fill_nodata, remap", [(1, False, "1 1;2 1"), (0, True, "1 1;2 0;NODATA 1")])

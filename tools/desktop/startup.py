@@ -73,6 +73,20 @@ def toolbox():
         box.grab().save(os.path.join(JOB["shots"], "toolbox.png"))
 
 
+def model_dialog():
+    """The model's Processing dialog: whether it offers a Help button (the model's help URL)."""
+    import processing
+    from qgis.PyQt.QtWidgets import QDialogButtonBox
+
+    dialog = processing.createAlgorithmDialog("cloudremoval:removeclouds")
+    dialog.show()
+    wait(500)
+    buttons = [b.button(QDialogButtonBox.Help) for b in dialog.findChildren(QDialogButtonBox)]
+    SEEN["model_dialog"] = {"help_button": any(b is not None and b.isVisible() and b.isEnabled() for b in buttons),
+                            "help_url": dialog.algorithm().helpUrl()}
+    dialog.close()
+
+
 def legend(layer):
     """The legend entries of a loaded layer as the Layers panel lists them, with the renderer's colours."""
     root = QgsProject.instance().layerTreeRoot()
@@ -169,7 +183,7 @@ def map_shot():
 
 
 def main():
-    for step in (install_zip, toolbox, run_model, modeler, map_shot):
+    for step in (install_zip, toolbox, model_dialog, run_model, modeler, map_shot):
         try:
             step()
             SEEN["steps"].append(step.__name__)
