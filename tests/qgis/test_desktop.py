@@ -65,6 +65,11 @@ def test_model_dialog_has_a_help_button(seen):
     assert seen["model_dialog"]["help_url"].startswith("https://")
 
 
+def test_dialogs_fit_their_default_width(seen):
+    assert {name: px for name, (width, px) in seen["dialog_overflow"].items() if px > 0} == {}
+    assert len(seen["dialog_overflow"]) == 5
+
+
 def test_no_errors_in_the_message_log(seen):
     assert [m for m in seen["messages"] if not m.startswith(KNOWN)] == []
 

@@ -85,6 +85,23 @@ def model_dialog():
     SEEN["model_dialog"] = {"help_button": any(b is not None and b.isVisible() and b.isEnabled() for b in buttons),
                             "help_url": dialog.algorithm().helpUrl()}
     dialog.close()
+    SEEN["dialog_overflow"] = {}
+    for name in ("generatecloudmask", "reclassifycloudtypes", "stepwiselocalradiometricadjustment",
+                 "multidatecloudfill", "removeclouds"):
+        dialog = processing.createAlgorithmDialog(f"cloudremoval:{name}")
+        dialog.show()
+        wait(300)
+        SEEN["dialog_overflow"][name] = [dialog.width(), overflow(dialog)]
+        dialog.close()
+
+
+def overflow(dialog):
+    """Pixels by which a visible parameter panel is wider than its area (0: no horizontal scrolling)."""
+    from qgis.PyQt.QtWidgets import QScrollArea
+
+    areas = [a for a in dialog.findChildren(QScrollArea) if a.widget() is not None and a.isVisible()]
+    return max((a.widget().sizeHint().width() - a.viewport().width() for a in areas
+                if a.horizontalScrollBar().isVisible()), default=0)
 
 
 def legend(layer):
