@@ -124,7 +124,6 @@ class ShippedModel(QgsProcessingModelAlgorithm):
                 results = super().processAlgorithm(parameters, context, recorder)
                 if recorder.isCanceled():
                     raise QgsProcessingException("Cancelled")
-            self._staged_folders = {os.path.dirname(s.staged) for s in staged.values()}
             for stage in staged.values():
                 stage.commit()
             self._style_outputs(parameters, context, finals)
@@ -142,10 +141,6 @@ class ShippedModel(QgsProcessingModelAlgorithm):
             raise
         return _replace_paths(results, {s.staged: finals[name] for name, s in staged.items()})
 
-    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 (QGIS API name)
-        _forget_staged_layers(context, getattr(self, "_staged_folders", set()))
-        return super().postProcessAlgorithm(context, feedback)
-
     def _style_outputs(self, parameters, context, finals):
         """Each output Processing loads is styled as its step styles it (styles.py); a filled image like the
         model input its step filled."""
@@ -160,15 +155,6 @@ class ShippedModel(QgsProcessingModelAlgorithm):
                         source = raster_path(self, parameters, sources[0].parameterName(), context)
                 if kind:
                     style_output(context, finals.get(f"{child.childId()}:{name}"), kind, source)
-
-
-def _forget_staged_layers(context, folders):
-    """The model registers its children's outputs for loading under the private staged paths; only the final
-    paths are loaded (else QGIS warns that it cannot open the moved files)."""
-    layers = context.layersToLoadOnCompletion()
-    kept = {path: details for path, details in layers.items() if os.path.dirname(path) not in folders}
-    if len(kept) != len(layers):
-        context.setLayersToLoadOnCompletion(kept)
 
 
 def _abort(staged):
