@@ -47,7 +47,7 @@ def _stop(proc):
         proc.wait(10)
 
 
-def run(result, shots=None, timeout=300, work=None):
+def run(result, shots=None, timeout=180, work=None):
     """Start Xvfb and QGIS, wait for startup.py's JSON (at most `timeout` s), stop both; returns the JSON dict."""
     work = Path(work or tempfile.mkdtemp(prefix="cloudremoval_desktop_"))
     dist, out, profiles = work / "dist", work / "out", work / "profiles"
@@ -59,8 +59,9 @@ def run(result, shots=None, timeout=300, work=None):
     if shots:
         Path(shots).mkdir(parents=True, exist_ok=True)
     result = Path(result)
-    if result.exists():
-        result.unlink()
+    for old in (result, Path(f"{result}.progress")):
+        if old.exists():
+            old.unlink()
     job = work / "job.json"
     job.write_text(json.dumps({"zip": str(dist / "cloud_removal.zip"), "out": str(out), "result": str(result),
                                "shots": str(shots) if shots else None,
@@ -99,7 +100,10 @@ def run(result, shots=None, timeout=300, work=None):
         log.close()
     if not result.exists():
         tail = (work / "qgis.log").read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"QGIS wrote no result in {timeout} s (rc {qgis.returncode}); log:\n{tail}")
+        steps = Path(f"{result}.progress")
+        steps = steps.read_text() if steps.exists() else "startup.py never ran (a dialog at start-up?)\n"
+        raise RuntimeError(f"QGIS wrote no result in {timeout} s (rc {qgis.returncode}); progress:\n{steps}"
+                           f"log:\n{tail}")
     return json.loads(result.read_text())
 
 

@@ -16,6 +16,33 @@ JOB = json.loads(open(os.environ["CLOUDREMOVAL_DESKTOP_JOB"], encoding="utf-8").
 SEEN = {"messages": [], "steps": []}
 
 
+def progress(line):
+    """One line per step in RESULT.progress, so a session that never finishes says how far it got."""
+    with open(JOB["result"] + ".progress", "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+progress("startup.py loaded")
+
+
+def _watch():
+    """Every 10 s, report and close any modal window (it would stop the session until the time-out)."""
+    from qgis.PyQt.QtWidgets import QApplication, QMessageBox
+
+    modal = QApplication.activeModalWidget()
+    if modal is not None:  # reported and closed, so the session goes on and reports it
+        text = modal.text() if isinstance(modal, QMessageBox) else ""
+        line = f"modal window: {type(modal).__name__} '{modal.windowTitle()}' {text[:300]}"
+        progress(line)
+        SEEN["messages"].append(line)
+        modal.close()
+
+
+_WATCH = QTimer()
+_WATCH.timeout.connect(_watch)
+_WATCH.start(10000)
+
+
 def _log(message, tag, level):
     if level >= Qgis.Warning or "python" in tag.lower():
         SEEN["messages"].append(f"[{tag}] {message}")
@@ -202,6 +229,7 @@ def map_shot():
 def main():
     for step in (install_zip, toolbox, model_dialog, run_model, modeler, map_shot):
         try:
+            progress(f"step {step.__name__}")
             step()
             SEEN["steps"].append(step.__name__)
         except Exception:  # noqa: BLE001 (reported to the test)
