@@ -64,7 +64,7 @@ def install_zip():
 
     pyplugin_installer.instance().installFromZipFile(JOB["zip"])
     wait(500)
-    SEEN["installed"] = os.path.join(qgis.utils.home_plugin_path, "cloud_removal")
+    SEEN["installed"] = os.path.join(QgsApplication.qgisSettingsDirPath(), "python", "plugins", "cloud_removal")
     SEEN["plugin_active"] = "cloud_removal" in qgis.utils.active_plugins
     SEEN["plugin_file"] = getattr(qgis.utils.plugins.get("cloud_removal"), "__module__", "")
     import cloud_removal
