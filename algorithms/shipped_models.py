@@ -59,9 +59,12 @@ class ShippedModel(QgsProcessingModelAlgorithm):
             pos = components[definition.name()].position()
             return (0, pos.y(), pos.x())
 
-        for definition in sorted(self.parameterDefinitions(), key=place):
-            clone = definition.clone()
-            self.removeParameter(definition.name())
+        # by name, holding no Python wrapper of a removed definition: SIP would hand a stale wrapper (of the wrong
+        # class: QGIS 3.44 showed the cloud-free output as a number parameter) to a new object at the same address
+        order = [d.name() for d in sorted(self.parameterDefinitions(), key=place)]
+        for name in order:
+            clone = self.parameterDefinition(name).clone()
+            self.removeParameter(name)
             self.addParameter(clone)
 
     def _optional_intermediates(self):

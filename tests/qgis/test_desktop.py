@@ -14,8 +14,9 @@ import session  # noqa: E402
 
 ALGORITHMS = ["Generate Cloud Mask", "Multi-Date Cloud Fill", "Reclassify Cloud Types",
               "Remove Clouds (mask, reclassify, fill)", "Stepwise Local Radiometric Adjustment"]
-# QGIS 3.22's model runner probes each intermediate GeoTIFF with OGR before GDAL opens it: not an error
-KNOWN = ("[OGR] Cannot open",)
+# QGIS's model runner probes each intermediate GeoTIFF with OGR before GDAL opens it (3.22 and 3.44); QGIS 3.44
+# cannot download its default font without network: neither is an error of the plugin
+KNOWN = ("[OGR] Cannot open", "[Messages] Open Sans font installation failed")
 
 
 def rgb(hex_colour):
@@ -70,8 +71,16 @@ def test_dialogs_fit_their_default_width(seen):
     assert len(seen["dialog_overflow"]) == 5
 
 
+def qgis_own_deprecation(message):
+    """A DeprecationWarning raised in QGIS's own Python code (e.g. codecs.open in qgis/utils.py on Python 3.14)."""
+    first = message.splitlines()[0]
+    return message.startswith("[Python warning]") and "DeprecationWarning" in first and "/cloud_removal/" not in first
+
+
 def test_no_errors_in_the_message_log(seen):
-    assert [m for m in seen["messages"] if not m.startswith(KNOWN)] == []
+    problems = [m for m in seen["messages"] if not m.startswith(KNOWN) and not qgis_own_deprecation(m)
+                and "Plugin installed successfully" not in m]
+    assert problems == []
 
 
 def test_class_rasters_list_exactly_their_classes(seen):

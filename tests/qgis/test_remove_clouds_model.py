@@ -120,3 +120,18 @@ def test_model_offset_reaches_the_mask_and_bad_offsets_are_refused(run_alg, t37,
         with pytest.raises(QgsProcessingException, match="reflectance_offset|OFFSET"):
             run_alg("cloudremoval:removeclouds", model_params(t37, tmp_path / "bad", reflectance_offset=bad))
         assert not (tmp_path / "bad").exists() or sorted((tmp_path / "bad").glob("*.tif")) == []
+
+
+def test_parameters_keep_their_classes_after_reordering(qgis_app):
+    """runAndLoadResults loads only outputs whose parameter is a raster destination in Python: each must keep its
+    class (a stale SIP wrapper once made the cloud-free output a number parameter on QGIS 3.44)."""
+    from qgis.core import QgsApplication, QgsProcessingParameterRasterDestination
+
+    for _ in range(3):
+        alg = QgsApplication.processingRegistry().createAlgorithmById("cloudremoval:removeclouds")
+        outputs = [p for p in alg.parameterDefinitions() if p.isDestination()]
+        assert len(outputs) == 3
+        assert all(isinstance(p, QgsProcessingParameterRasterDestination) for p in outputs), \
+            [(p.name(), type(p).__name__) for p in outputs]
+        assert [type(p).__name__ for p in alg.parameterDefinitions()] == [
+            type(alg.parameterDefinition(p.name())).__name__ for p in alg.parameterDefinitions()]

@@ -148,6 +148,20 @@ def legend(layer):
     return entry
 
 
+def feedback():
+    """A Processing feedback whose errors and warnings go to the report."""
+    from qgis.core import QgsProcessingFeedback
+
+    class Recorder(QgsProcessingFeedback):
+        def reportError(self, error, fatalError=False):  # noqa: N802, N803 (QGIS API names)
+            SEEN["messages"].append(f"[Processing error] {error}")
+
+        def pushWarning(self, warning):  # noqa: N802 (QGIS API name)
+            SEEN["messages"].append(f"[Processing warning] {warning}")
+
+    return Recorder()
+
+
 def run_model():
     import processing
 
@@ -164,12 +178,18 @@ def run_model():
               "mask:cloud_classes": os.path.join(out, "classes.tif"),
               "reclassify:cloud_mask": os.path.join(out, "mask.tif"),
               "fill:cloud_free": os.path.join(out, "free.tif")}
-    SEEN["model_results"] = {k: str(v) for k, v in processing.runAndLoadResults("cloudremoval:removeclouds",
-                                                                                params).items()}
+    from qgis.core import QgsProcessingContext
+
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    SEEN["model_results"] = {k: str(v) for k, v in processing.runAndLoadResults(
+        "cloudremoval:removeclouds", params, feedback(), context).items()}
+    SEEN["model_layers_to_load"] = {path: details.name for path, details in
+                                    context.layersToLoadOnCompletion().items()}
     SEEN["mask_results"] = {k: str(v) for k, v in processing.runAndLoadResults(
         "cloudremoval:generatecloudmask",
         {"INPUT": data["cloudy"], "PRODUCT_LEVEL": 1, "SCALE": 0.001, "OUTPUT": os.path.join(out, "gcm.tif"),
-         "OUTPUT_PROBABILITY": os.path.join(out, "probability.tif")}).items()}
+         "OUTPUT_PROBABILITY": os.path.join(out, "probability.tif")}, feedback()).items()}
     wait(500)
     SEEN["layers"] = [dict(legend(layer), name=layer.name(), source=layer.source())
                       for layer in QgsProject.instance().mapLayers().values()]
