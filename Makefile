@@ -9,7 +9,7 @@ PLUGIN    := cloud_removal
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP       := $(PY) -m pip install --user --break-system-packages --quiet --disable-pip-version-check
 APT_PKGS  := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-pip python3-venv \
-             python3-scipy python3-numpy
+             python3-scipy python3-numpy xvfb
 export QT_QPA_PLATFORM := offscreen
 export PYTHONWARNINGS  := ignore::DeprecationWarning
 
@@ -123,9 +123,12 @@ demo: setup
 	$(PY) tools/demo/run_demo.py
 	$(PY) tools/demo/cloud_mask_quicklook.py
 
-## screenshots: each algorithm's Processing dialog, captured headless, in build/screenshots
+## screenshots: each algorithm's Processing dialog, captured headless, in build/screenshots; the real desktop
+## (Xvfb, scratch profile, the packaged zip installed) with the Toolbox, the Modeler and the loaded outputs in
+## docs/screenshots (shown in the README)
 screenshots: setup
 	$(PY) tools/screenshots.py $(BUILD)/screenshots
+	$(PY) tools/desktop/session.py $(BUILD)/desktop_session.json --shots $(ROOT)/docs/screenshots
 
 ## readme: write each algorithm's help (algorithms/help/<id>.md) into its README section
 readme:

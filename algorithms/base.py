@@ -9,6 +9,7 @@ from qgis.PyQt.QtGui import QIcon
 from .core.progress import Cancelled, InputError, Progress, stop_on_signals
 from .help import help_html
 from .parameters import optional_number, optional_output, raster_path
+from .styles import style_output
 
 ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
 
@@ -19,6 +20,7 @@ class CloudRemovalAlgorithm(QgsProcessingAlgorithm):
     NAME = ""
     DISPLAY_NAME = ""
     ICON = "cloud_removal.svg"
+    OUTPUT_STYLES = {}  # output name -> "classes", "probability" or "like" (the input's rendering), see styles.py
 
     def tr(self, string):
         return QCoreApplication.translate(type(self).__name__, string)
@@ -69,6 +71,13 @@ class CloudRemovalAlgorithm(QgsProcessingAlgorithm):
     def optional_output(self, parameters, name, context):
         """The path of an optional destination parameter, or None when it is not asked for."""
         return optional_output(self, parameters, name, context)
+
+    def style_outputs(self, context, results, source=None):
+        """Style the outputs Processing will load (OUTPUT_STYLES; `source`: the input image for "like");
+        returns `results`."""
+        for name, kind in self.OUTPUT_STYLES.items():
+            style_output(context, results.get(name), kind, source)
+        return results
 
     @staticmethod
     def progress(feedback):

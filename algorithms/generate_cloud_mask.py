@@ -12,6 +12,7 @@ from qgis.core import (
 
 from .base import CloudRemovalAlgorithm
 from .core.cloud_mask import plan_cloud_mask, run_cloud_mask
+from .core.cloud_mask_plan import MAX_OFFSET
 from .parameters import ModelFile, mask_model_options, mask_model_parameters
 
 
@@ -38,6 +39,7 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
     THREADS = "THREADS"
     OUTPUT = "OUTPUT"
     OUTPUT_PROBABILITY = "OUTPUT_PROBABILITY"
+    OUTPUT_STYLES = {OUTPUT: "classes", OUTPUT_PROBABILITY: "probability"}
 
     LEVELS = ["L1C", "L2A"]
     DEFAULT_RESOLUTION = 20.0
@@ -49,23 +51,21 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
         for _, name, label in self.BAND_PARAMS:
             self.addParameter(QgsProcessingParameterBand(name, self.tr(label), None, self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SCALE, self.tr("Scale: reflectance = DN x scale + offset (empty: band metadata, else 0.0001 for "
-                                "integers, 1 for floats)"),
+            self.SCALE, self.tr("Scale (empty: automatic)"),
             QgsProcessingParameterNumber.Double, None, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.OFFSET, self.tr("Offset (-0.1 for Sentinel-2 processing baseline 04.00 and later; empty: 0)"),
-            QgsProcessingParameterNumber.Double, None, optional=True))
+            self.OFFSET, self.tr("Offset (S2 from 2022: -0.1)"),
+            QgsProcessingParameterNumber.Double, None, optional=True, minValue=-MAX_OFFSET, maxValue=MAX_OFFSET))
         self.addParameter(QgsProcessingParameterNumber(
-            self.PROCESSING_RESOLUTION, self.tr("Processing resolution in metres (0 = input resolution)"),
+            self.PROCESSING_RESOLUTION, self.tr("Processing resolution (m)"),
             QgsProcessingParameterNumber.Double, self.DEFAULT_RESOLUTION, optional=True, minValue=0.0))
         self.addParameter(ModelFile(
-            self.MODEL, self.tr("Model: card (.json), ONNX file with a card, or card id (empty: ukis-csmask for the "
-                                "level and bands)")))
+            self.MODEL, self.tr("Model (empty: ukis-csmask)")))
         advanced = [
-            QgsProcessingParameterNumber(self.OVERLAP, self.tr("Tile overlap (share of the tile; empty: from card)"),
+            QgsProcessingParameterNumber(self.OVERLAP, self.tr("Tile overlap (share of a tile)"),
                                          QgsProcessingParameterNumber.Double, None, optional=True, minValue=0.0,
                                          maxValue=0.49),
-            QgsProcessingParameterNumber(self.BATCH_SIZE, self.tr("Batch size (tiles per model call)"),
+            QgsProcessingParameterNumber(self.BATCH_SIZE, self.tr("Tiles per model call"),
                                          QgsProcessingParameterNumber.Integer, 4, optional=True, minValue=1,
                                          maxValue=256),
             QgsProcessingParameterNumber(self.THREADS, self.tr("Threads (0 = all cores)"),
@@ -109,4 +109,5 @@ class GenerateCloudMask(CloudRemovalAlgorithm):
         results = {self.OUTPUT: output}
         if probability:
             results[self.OUTPUT_PROBABILITY] = probability
+        self.style_outputs(context, results)
         return results

@@ -6,6 +6,7 @@ The checks themselves are the core's (`core.remove_clouds.check_remove_clouds`, 
 """
 
 from .core import remove_clouds
+from .core.onnx_model import import_onnxruntime
 from .core.progress import InputError
 from .core.slra_raster import DEFAULT_BUFFER, DEFAULT_WINDOW
 from .parameters import optional_number, raster_path
@@ -32,3 +33,4 @@ def check_remove_clouds(model, parameters, context, outputs):
         offset=optional_number(model, parameters, "reflectance_offset", context),
         window_size=optional_number(model, parameters, "window_size", context, DEFAULT_WINDOW, integer=True),
         buffer=optional_number(model, parameters, "buffer", context, DEFAULT_BUFFER, integer=True))
+    import_onnxruntime()  # missing: its install command once, before step 1, not again from the step

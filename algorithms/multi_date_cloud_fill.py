@@ -44,6 +44,7 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
     OUTPUT = "OUTPUT"
     OUTPUT_SOURCE = "OUTPUT_SOURCE"
     OUTPUT_REMAINING = "OUTPUT_REMAINING"
+    OUTPUT_STYLES = {OUTPUT: "like", OUTPUT_SOURCE: "classes", OUTPUT_REMAINING: "classes"}
 
     CLASS_OPTIONS = ["Clouds", "Clouds and cloud shadows"]
     CLASS_VALUES = [(1,), (1, 2)]
@@ -55,15 +56,15 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
         self.addParameter(QgsProcessingParameterMultipleLayers(
             self.REPLACEMENTS, self.tr("Replacement rasters (other dates)"), QgsProcessing.TypeRaster))
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.REPLACEMENT_MASKS, self.tr("Replacement masks (one per replacement, same order)"),
+            self.REPLACEMENT_MASKS, self.tr("Masks of the replacements"),
             QgsProcessing.TypeRaster, optional=True))
         self.addParameter(NameOrIndexEnum(self.ORDER, self.tr("Order of the replacements"), list(ORDERS),
                                           default="similar"))
         self.addParameter(QgsProcessingParameterNumber(
-            self.COMBINE_DATES, self.tr("Dates combined per pixel (1: the first clear date; n: median of n dates)"),
+            self.COMBINE_DATES, self.tr("Dates combined per pixel (median)"),
             QgsProcessingParameterNumber.Integer, DEFAULT_COMBINE, minValue=1, maxValue=255))
         self.addParameter(QgsProcessingParameterBoolean(
-            self.AUTO_MASK, self.tr("Compute missing masks with Generate Cloud Mask"), True))
+            self.AUTO_MASK, self.tr("Compute missing masks"), True))
         self.addParameter(QgsProcessingParameterEnum(
             self.CLASSES_TO_REMOVE, self.tr("Classes to remove (computed masks)"), self.CLASS_OPTIONS,
             defaultValue=1))
@@ -127,4 +128,4 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
             output, summary["fill_pixels"] - summary["remaining"], summary["fill_pixels"]))
         results = {self.OUTPUT: output}
         results.update({k: v for k, v in outputs.items() if v})
-        return results
+        return self.style_outputs(context, results, source)

@@ -30,6 +30,7 @@ class ReclassifyCloudTypes(CloudRemovalAlgorithm):
     GROW = "GROW"
     MIN_REGION = "MIN_REGION"
     OUTPUT = "OUTPUT"
+    OUTPUT_STYLES = {OUTPUT: "classes"}  # a 0/1 result has its two named classes
 
     MISSING_OPTIONS = ["DATA", "NODATA"]
     DEFAULT_REMAP = "1 1;2 1;3 1"
@@ -39,9 +40,9 @@ class ReclassifyCloudTypes(CloudRemovalAlgorithm):
         self.addParameter(QgsProcessingParameterBand(
             self.BAND, self.tr("Band"), 1, self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterString(
-            self.REMAP, self.tr("Remap (old new; low high new; ...)"), self.DEFAULT_REMAP, optional=True))
+            self.REMAP, self.tr("Remap (old new; low high new)"), self.DEFAULT_REMAP, optional=True))
         self.addParameter(QgsProcessingParameterMatrix(
-            self.TABLE, self.tr("Reclassification table (wins over the remap string when it has rows)"),
+            self.TABLE, self.tr("Table (wins over the remap)"),
             numberRows=0, hasFixedNumberRows=False, headers=[self.tr("Minimum"), self.tr("Maximum"),
                                                              self.tr("Value")], optional=True))
         self.addParameter(NameOrIndexEnum(self.MISSING_VALUES, self.tr("Missing values"), self.MISSING_OPTIONS,
@@ -68,4 +69,4 @@ class ReclassifyCloudTypes(CloudRemovalAlgorithm):
             min_region=self.parameterAsInt(parameters, self.MIN_REGION, context),
             progress=self.progress(feedback))
         feedback.pushInfo(self.tr("Wrote {} ({}, nodata {}).").format(output, summary["dtype"], summary["nodata"]))
-        return {self.OUTPUT: output}
+        return self.style_outputs(context, {self.OUTPUT: output})

@@ -15,7 +15,13 @@ from qgis.core import (
 from .base import CloudRemovalAlgorithm
 from .core.progress import stop_on_signals, stop_requested
 from .core.staging import Staging
+from .generate_cloud_mask import GenerateCloudMask
 from .model_checks import check_remove_clouds
+from .multi_date_cloud_fill import MultiDateCloudFill
+from .parameters import raster_path
+from .reclassify_cloud_types import ReclassifyCloudTypes
+from .stepwise_local_radiometric_adjustment import StepwiseLocalRadiometricAdjustment
+from .styles import style_output
 
 MODEL_DIR = os.path.join(os.path.dirname(__file__), "modeler")
 
@@ -24,6 +30,9 @@ MODEL_DIR = os.path.join(os.path.dirname(__file__), "modeler")
 SHIPPED = {
     "remove_clouds": ("removeclouds", "Remove Clouds (mask, reclassify, fill)", check_remove_clouds),
 }
+
+OUTPUT_STYLES = {f"cloudremoval:{cls.NAME}": cls.OUTPUT_STYLES for cls in (
+    GenerateCloudMask, ReclassifyCloudTypes, StepwiseLocalRadiometricAdjustment, MultiDateCloudFill)}
 
 
 class ShippedModel(QgsProcessingModelAlgorithm):
@@ -34,6 +43,8 @@ class ShippedModel(QgsProcessingModelAlgorithm):
         self._path, self._name, self._display_name, self._check = path, name, display_name, check
         if path and not self.fromFile(path):
             raise ValueError(f"Cannot read the model file {path}")
+        if path:
+            self.setSourceFilePath(path)  # what "Edit a Copy in the Modeler" copies
         self._order_parameters()
         self._optional_intermediates()
 
@@ -48,9 +59,12 @@ class ShippedModel(QgsProcessingModelAlgorithm):
             pos = components[definition.name()].position()
             return (0, pos.y(), pos.x())
 
-        for definition in sorted(self.parameterDefinitions(), key=place):
-            clone = definition.clone()
-            self.removeParameter(definition.name())
+        # by name, holding no Python wrapper of a removed definition: SIP would hand a stale wrapper (of the wrong
+        # class: QGIS 3.44 showed the cloud-free output as a number parameter) to a new object at the same address
+        order = [d.name() for d in sorted(self.parameterDefinitions(), key=place)]
+        for name in order:
+            clone = self.parameterDefinition(name).clone()
+            self.removeParameter(name)
             self.addParameter(clone)
 
     def _optional_intermediates(self):
@@ -80,6 +94,10 @@ class ShippedModel(QgsProcessingModelAlgorithm):
 
     def tr(self, string):
         return CloudRemovalAlgorithm.tr(self, string)
+
+    def helpUrl(self):  # noqa: N802 (QGIS API name)
+        """The dialog's Help button."""
+        return self.helpContent().get("HELP_URL") or CloudRemovalAlgorithm.helpUrl(self)
 
     def createInstance(self):  # noqa: N802 (QGIS API name)
         return ShippedModel(self._path, self._name, self._display_name, self._check)
@@ -111,6 +129,7 @@ class ShippedModel(QgsProcessingModelAlgorithm):
                     raise QgsProcessingException("Cancelled")
             for stage in staged.values():
                 stage.commit()
+            self._style_outputs(parameters, context, finals)
         except QgsProcessingException as err:
             _abort(staged)
             detail = recorder.errors[-1] if recorder.errors else ""
@@ -124,6 +143,21 @@ class ShippedModel(QgsProcessingModelAlgorithm):
             _abort(staged)
             raise
         return _replace_paths(results, {s.staged: finals[name] for name, s in staged.items()})
+
+    def _style_outputs(self, parameters, context, finals):
+        """Each output Processing loads is styled as its step styles it (styles.py); a filled image like the
+        model input its step filled."""
+        for child in self.childAlgorithms().values():
+            styles = OUTPUT_STYLES.get(child.algorithmId(), {})
+            for name, output in child.modelOutputs().items():
+                kind = styles.get(output.childOutputName())
+                source = None
+                if kind == "like":
+                    sources = child.parameterSources().get("INPUT") or [None]
+                    if sources[0] is not None and sources[0].parameterName():
+                        source = raster_path(self, parameters, sources[0].parameterName(), context)
+                if kind:
+                    style_output(context, finals.get(f"{child.childId()}:{name}"), kind, source)
 
 
 def _abort(staged):

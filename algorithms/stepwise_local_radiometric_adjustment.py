@@ -26,6 +26,7 @@ class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
     BUFFER = "BUFFER"
     RESIDUAL_CORRECTION = "RESIDUAL_CORRECTION"
     OUTPUT = "OUTPUT"
+    OUTPUT_STYLES = {OUTPUT: "like"}  # the input's band rendering
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API name)
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input (cloudy) raster")))
@@ -50,4 +51,4 @@ class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
             residual_correction=self.parameterAsBoolean(parameters, self.RESIDUAL_CORRECTION, context),
             progress=self.progress(feedback))
         feedback.pushInfo(self.tr("Wrote {} ({} pixels in the fill region).").format(output, summary["fill_pixels"]))
-        return {self.OUTPUT: output}
+        return self.style_outputs(context, {self.OUTPUT: output}, source)

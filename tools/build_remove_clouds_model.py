@@ -29,6 +29,7 @@ from qgis_headless import start  # noqa: E402
 
 from cloud_removal.algorithms.help import description_html, parameter_help  # noqa: E402
 
+HELP_URL = "https://github.com/cloud-removal/qgis-cloud-removal#the-whole-workflow-remove-clouds-cloudremovalremoveclouds"
 CLASSES = ["Clouds", "Clouds and cloud shadows"]
 REMAP_EXPRESSION = ("concat(if(@classes_to_remove = 0, '1 1;2 0', '1 1;2 1'), "
                     "if(@fill_nodata, ';NODATA 1', ''))")
@@ -80,20 +81,23 @@ def build():
         "ALG_CREATOR": "Cloud Removal contributors",
         "ALG_HELP_CREATOR": "Cloud Removal contributors",
         "ALG_VERSION": "0.1",
+        "HELP_URL": HELP_URL,  # the dialog's Help button, also in a user's copy
         **parameter_help("removeclouds"),  # the inputs' and outputs' help: algorithms/help/removeclouds.md
     })
+    from cloud_removal.algorithms.core.cloud_mask_plan import MAX_OFFSET
+    from cloud_removal.algorithms.core.slra_raster import DEFAULT_BUFFER, MAX_BUFFER
+
     level = QgsProcessingParameterEnum("product_level", "Product level", ["L1C", "L2A"], defaultValue=0)
     classes = QgsProcessingParameterEnum("classes_to_remove", "Classes to remove", CLASSES, defaultValue=1)
     fill_nodata = QgsProcessingParameterBoolean("fill_nodata", "Also fill the cloudy image's nodata gaps",
                                                 defaultValue=False)
-    scale = QgsProcessingParameterNumber("reflectance_scale", "Reflectance scale (empty: automatic)",
+    scale = QgsProcessingParameterNumber("reflectance_scale", "Reflectance scale",
                                          QgsProcessingParameterNumber.Double, None, optional=True)
-    offset = QgsProcessingParameterNumber("reflectance_offset", "Reflectance offset (-0.1 for Sentinel-2 baseline "
-                                          "04.00+; empty: automatic)", QgsProcessingParameterNumber.Double, None,
-                                          optional=True)
+    offset = QgsProcessingParameterNumber("reflectance_offset", "Offset (S2 from 2022: -0.1)",
+                                          QgsProcessingParameterNumber.Double, None, optional=True,
+                                          minValue=-MAX_OFFSET, maxValue=MAX_OFFSET)
     window = QgsProcessingParameterNumber("window_size", "Size of window (pixels, multiple of 20)",
                                           QgsProcessingParameterNumber.Integer, 80, minValue=20, maxValue=2000)
-    from cloud_removal.algorithms.core.slra_raster import DEFAULT_BUFFER, MAX_BUFFER
 
     buffer = QgsProcessingParameterNumber("buffer", "Buffer mask (pixels)", QgsProcessingParameterNumber.Integer,
                                           DEFAULT_BUFFER, minValue=0, maxValue=MAX_BUFFER)

@@ -22,8 +22,8 @@ SUITE="${QGIS_SUITE:-${QGIS340_SUITE:-trixie}}"
 ROOTFS="${QGIS_ROOT:-${QGIS340_ROOT:-$REPO/build/$SUITE}}"
 STATE="$ROOTFS/.cloud_removal"        # set-up stage markers
 WORK="/work/project"                  # where the project copy lives inside the root
-# make and git: tests that run `make package` (git archive).
-APT_PKGS="qgis python3-qgis qgis-providers python3-gdal python3-scipy python3-numpy python3-pip python3-pytest make git"
+# make and git: tests that run `make package` (git archive); xvfb: the desktop test (tests/qgis/test_desktop.py).
+APT_PKGS="qgis python3-qgis qgis-providers python3-gdal python3-scipy python3-numpy python3-pip python3-pytest make git xvfb"
 # Python packages that come from Debian inside the root (they must match Debian's GDAL build): never from wheels.
 DEBIAN_PY="numpy scipy pytest"
 # Requirements not installed in the root at all (lint runs on the host only).

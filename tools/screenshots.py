@@ -3,7 +3,10 @@
 Usage: screenshots.py OUTPUT_FOLDER   (`make screenshots` writes to build/screenshots). Prints one line per PNG.
 """
 
+import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,9 +31,21 @@ def stub_iface():
     return iface
 
 
+def overflow(dialog):
+    """Pixels by which the parameter panel is wider than its visible area at the dialog's default size (0 = no
+    horizontal scrolling)."""
+    from qgis.PyQt.QtWidgets import QScrollArea
+
+    areas = [a for a in dialog.findChildren(QScrollArea) if a.widget() is not None and a.isVisible()]
+    return max((a.widget().sizeHint().width() - a.viewport().width() for a in areas
+                if a.horizontalScrollBar().isVisible()), default=0)
+
+
 def main(folder):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    # fresh Qt settings: dialogs open at QGIS's default size, not at one saved by an earlier run
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="qgis_settings_")
     app, provider = start(gui=True)
     import qgis.utils
     from qgis.core import QgsApplication
@@ -39,6 +54,14 @@ def main(folder):
     from processing.gui.AlgorithmDialog import AlgorithmDialog
     from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
 
+    fit = {}
+    for name in ALGORITHMS:  # first at the default size (each closed unchanged, so the next opens at it too)
+        dialog = AlgorithmDialog(QgsApplication.processingRegistry().createAlgorithmById(f"cloudremoval:{name}"))
+        dialog.show()
+        for _ in range(5):
+            app.processEvents()
+        fit[name] = overflow(dialog)
+        dialog.close()
     shots = [(name, AlgorithmDialog) for name in ALGORITHMS] + [("removeclouds", BatchAlgorithmDialog)]
     for name, kind in shots:
         alg = QgsApplication.processingRegistry().createAlgorithmById(f"cloudremoval:{name}")
@@ -55,6 +78,8 @@ def main(folder):
             raise SystemExit(f"could not save {path}")
         dialog.close()
         print(path)
+    (folder / "dialog_fit.json").write_text(json.dumps(fit, indent=1))
+    print(folder / "dialog_fit.json")
     QgsApplication.processingRegistry().removeProvider(provider)
 
 

@@ -133,6 +133,19 @@ def sample_reflectance_p99(ds, bands, nodata, scale, offset, grid=4, size=128):
     return float(np.percentile(values, 99)) if values.size else None
 
 
+MAX_OFFSET = 1.0
+
+
+def check_offset(offset):
+    """InputError unless the reflectance offset (added after SCALE) is empty or a number from -1 to 1."""
+    if offset is None:
+        return
+    if not math.isfinite(float(offset)) or abs(float(offset)) > MAX_OFFSET:
+        raise InputError(f"OFFSET is added to the reflectance after SCALE and must lie between -{MAX_OFFSET:g} and "
+                         f"{MAX_OFFSET:g}; got {float(offset):g}. Sentinel-2 products of processing baseline 04.00 "
+                         "and later (from 25 January 2022) need -0.1 on the raw DN (their -1000 DN offset x 0.0001).")
+
+
 def scaling_warning(p99, scale, offset):
     """A warning line when scaled reflectance looks like another scaling (99th percentile outside
     LOW_P99..HIGH_P99), with the SCALE that would bring it to a typical 0.4; None when it looks right."""
@@ -200,6 +213,7 @@ def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, m
     if not scale > 0 or not math.isfinite(scale):
         raise InputError(f"SCALE must be a positive number (reflectance = DN x SCALE + OFFSET); got {scale:g}. "
                          "Sentinel-2 DN: 0.0001; reflectance x 1000: 0.001; reflectance: 1.")
+    check_offset(offset)
     if overlap is None:
         overlap = card.overlap
     if not 0 <= overlap < 0.5:

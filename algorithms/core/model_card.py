@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .onnx_model import qgis_python
 from .postprocess import parse_postprocess
 from .progress import InputError
 
@@ -233,11 +234,12 @@ def verify_onnx(card):
     """Raise InputError unless the card's ONNX file exists and matches its sha256; returns the path."""
     if not card.onnx_path:
         where = ", ".join(onnx_search_dirs(card))
-        hint = (f"Run `make models` in a source checkout of the plugin: it builds this file from "
-                f"{card.source.get('package')} {card.source.get('version', '')} ({card.source['build']})."
+        hint = (f"It is built from {card.source.get('package')} {card.source.get('version', '')} "
+                f"({card.source['build']}), which this installation does not include: choose another MODEL (for "
+                "example ukis-csmask-6b-l1c), or build it in a source checkout of the plugin with `make models`."
                 if card.source.get("build") else
-                "Install the package that carries it for QGIS's Python: `python3 -m pip install ukis-csmask==1.0.0` "
-                "(from a source checkout, `make models` puts it in models/ukis_csmask/)."
+                "Install the package that carries it for QGIS's Python: "
+                f"`{qgis_python()} -m pip install --user ukis-csmask==1.0.0`, then restart QGIS."
                 if card.source.get("package") else "Put the ONNX file beside the card.")
         raise InputError(f"The ONNX file '{card.onnx}' of model '{card.id}' was not found (looked in {where}). {hint}")
     digest = file_sha256(card.onnx_path)

@@ -50,3 +50,25 @@ def test_model_passes_the_reflectance_offset_to_the_mask(qgis_process, data_dir,
     proc, _ = qgis_process.run_json("cloudremoval:removeclouds", params)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert float(gdal.Open(str(tmp_path / "classes.tif")).GetMetadataItem("OFFSET")) == -0.01
+
+
+@pytest.mark.skipif(not (ROOT / "models" / "ukis_csmask" / "model_6b_l2a.onnx").exists(),
+                    reason="the ukis-csmask model files are not in models/ukis_csmask")
+def test_missing_onnxruntime_is_reported_once_with_qgis_own_python(qgis_process, data_dir, tmp_path):
+    """Without the user site (where onnxruntime is installed here), the model stops before its first step with the
+    install command for the Python QGIS runs, exactly as often as Generate Cloud Mask alone reports it."""
+    import sys
+
+    hidden = {"PYTHONNOUSERSITE": "1"}
+    alone = qgis_process(["run", "cloudremoval:generatecloudmask", "--",
+                          f"INPUT={data_dir / T37 / 'S2_T37MEM_20200101_sref20m.tif'}", "PRODUCT_LEVEL=1",
+                          f"OUTPUT={tmp_path / 'alone.tif'}"], extra_env=hidden)
+    model = qgis_process(["run", "cloudremoval:removeclouds", "--"]
+                         + [f"{k}={v}" for k, v in args(data_dir, tmp_path).items()], extra_env=hidden)
+    assert alone.returncode == model.returncode == 1
+    text = model.stdout + model.stderr
+    command = f"{sys.base_prefix.rstrip('/')}/bin/python3"
+    assert f"{command}" in text and "-m pip install --user" in text, text[-2000:]
+    assert text.count("onnxruntime is needed") == (alone.stdout + alone.stderr).count("onnxruntime is needed")
+    assert "Error encountered while running" not in text  # stopped before step 1
+    assert sorted(tmp_path.glob("*.tif")) == []

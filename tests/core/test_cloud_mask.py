@@ -112,7 +112,7 @@ def test_output_styling_and_metadata(tmp_path):
     band = ds.GetRasterBand(1)
     assert band.DataType == gdal.GDT_Byte and band.GetNoDataValue() == 255
     assert band.GetCategoryNames()[:3] == ["clear", "cloud", "cloud shadow"]
-    assert band.GetColorTable().GetColorEntry(1)[:3] == (240, 240, 240)
+    assert band.GetColorTable().GetColorEntry(1)[:3] == (255, 64, 255)
     assert ds.GetGeoTransform() == (500000, 10, 0, 4000000, 0, -10)
     assert ds.GetMetadata()["CLOUD_MODEL"] == "ukis-csmask-4b-l1c"
 
@@ -211,3 +211,17 @@ def test_plan_defaults(tmp_path):
     assert any("from the band descriptions" in n for n in plan.notes)
     f = write(tmp_path / "f.tif", dn.astype(np.float32))
     assert plan_cloud_mask(f, str(tmp_path / "o.tif")).scale == 1.0
+
+
+def test_offset_outside_reflectance_range_is_refused(tmp_path):
+    from cloud_removal.algorithms.core.cloud_mask_plan import check_offset
+
+    for ok in (None, -0.1, 0.0, 1.0, -1.0):
+        check_offset(ok)
+    for bad in (-1000, 1.5, float("nan"), float("inf")):
+        with pytest.raises(InputError, match="OFFSET .* between -1 and 1"):
+            check_offset(bad)
+    src = write(tmp_path / "in.tif", dn_image(20, 20))
+    with pytest.raises(InputError, match="-0.1 on the raw DN"):
+        plan_cloud_mask(src, str(tmp_path / "o.tif"), scale=1e-4, offset=-1000)
+    assert sorted(os.listdir(tmp_path)) == ["in.tif"]

@@ -34,7 +34,7 @@ def test_shipped_cards_valid():
     assert c6.bands == ["blue", "green", "red", "nir", "swir16", "swir22"]
     assert c6.tile_size == 256 and c6.overlap == 0.2 and c6.cloud_classes == [1]
     assert c6.class_names == ["clear", "cloud", "cloud shadow"]
-    assert c6.colours[1] == (240, 240, 240)
+    assert c6.colours[1] == (255, 64, 255)
     assert cards["ukis-csmask-4b-l2a"].bands == ["blue", "green", "red", "nir"]
 
 

@@ -24,3 +24,15 @@ def test_dialogs_open_and_are_captured():
         assert (ds.RasterXSize, ds.RasterYSize) == (1100, 900)
         grey = ds.ReadAsArray()[:3].mean(axis=0)
         assert np.unique(grey.round()).size > 20, f"{name}: the screenshot looks blank"
+
+
+def test_dialogs_fit_the_default_width():
+    """At the size QGIS opens a dialog with (no saved geometry), no parameter panel scrolls sideways."""
+    import json
+
+    if not (SHOTS / "dialog_fit.json").is_file():
+        test_dialogs_open_and_are_captured()
+    fit = json.loads((SHOTS / "dialog_fit.json").read_text())
+    assert set(fit) >= {"generatecloudmask", "reclassifycloudtypes", "stepwiselocalradiometricadjustment",
+                        "multidatecloudfill", "removeclouds"}
+    assert {name: px for name, px in fit.items() if px > 0} == {}

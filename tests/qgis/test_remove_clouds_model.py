@@ -38,6 +38,7 @@ def test_model_is_registered_with_readable_parameters(qgis_app):
     assert {"cloudy_image", "replacement_image", "product_level", "classes_to_remove", "window_size", "buffer",
             "mask:cloud_classes", "reclassify:cloud_mask", "fill:cloud_free"} <= names
     assert "Stepwise Local Radiometric Adjustment" in alg.shortHelpString()
+    assert alg.helpUrl().startswith("https://") and alg.helpUrl() == alg.helpContent()["HELP_URL"]  # Help button
 
 
 @pytest.mark.parametrize("classes, fill_nodata, remap", [(1, False, "1 1;2 1"), (0, True, "1 1;2 0;NODATA 1")])
@@ -98,3 +99,39 @@ def test_one_group_in_the_toolbox(qgis_app):
     groups = {(a.group(), a.groupId()) for a in provider.algorithms()}
     assert groups == {("Cloud removal", "cloudremoval")}
     assert "cloudremoval:removeclouds" in [a.id() for a in provider.algorithms()]
+
+
+def test_model_offset_reaches_the_mask_and_bad_offsets_are_refused(run_alg, t37, tmp_path):
+    """OFFSET shifts the reflectance the cloud model sees: the model's classes equal Generate Cloud Mask's with the
+    same offset and differ from the run without; an offset outside -1..1 stops before anything is written."""
+    from qgis.core import QgsProcessingException
+
+    for name, offset in (("none", None), ("shifted", -0.05)):
+        out = tmp_path / name
+        run_alg("cloudremoval:removeclouds", model_params(t37, out, reflectance_offset=offset))
+        run_alg("cloudremoval:generatecloudmask", {"INPUT": t37["cloudy"], "PRODUCT_LEVEL": 1, "SCALE": 0.001,
+                                                   "OFFSET": offset, "OUTPUT": str(out / "gcm.tif")})
+        assert np.array_equal(read(out / "classes.tif"), read(out / "gcm.tif"))
+    plain, shifted = read(tmp_path / "none" / "classes.tif"), read(tmp_path / "shifted" / "classes.tif")
+    valid = plain != 255
+    assert (plain[valid] != shifted[valid]).any()
+    assert (shifted[valid] == 1).sum() < (plain[valid] == 1).sum()  # darker reflectance: less cloud
+    for bad in (-1000, 2.0):
+        with pytest.raises(QgsProcessingException, match="reflectance_offset|OFFSET"):
+            run_alg("cloudremoval:removeclouds", model_params(t37, tmp_path / "bad", reflectance_offset=bad))
+        assert not (tmp_path / "bad").exists() or sorted((tmp_path / "bad").glob("*.tif")) == []
+
+
+def test_parameters_keep_their_classes_after_reordering(qgis_app):
+    """runAndLoadResults loads only outputs whose parameter is a raster destination in Python: each must keep its
+    class (a stale SIP wrapper once made the cloud-free output a number parameter on QGIS 3.44)."""
+    from qgis.core import QgsApplication, QgsProcessingParameterRasterDestination
+
+    for _ in range(3):
+        alg = QgsApplication.processingRegistry().createAlgorithmById("cloudremoval:removeclouds")
+        outputs = [p for p in alg.parameterDefinitions() if p.isDestination()]
+        assert len(outputs) == 3
+        assert all(isinstance(p, QgsProcessingParameterRasterDestination) for p in outputs), \
+            [(p.name(), type(p).__name__) for p in outputs]
+        assert [type(p).__name__ for p in alg.parameterDefinitions()] == [
+            type(alg.parameterDefinition(p.name())).__name__ for p in alg.parameterDefinitions()]
