@@ -164,15 +164,41 @@ def shadow_check_on(value):
     return True if value is None else bool(value)
 
 
+@dataclass
+class CloudMaskOptions:
+    """The options of plan_cloud_mask, with Generate Cloud Mask's defaults.
+
+    level: PRODUCT_LEVEL ("L1C"/"L2A"); explicit_bands: {role: 1-based band}; model: card, ONNX or card id (None:
+    the shipped card for level and bands); scale, offset: reflectance = DN x scale + offset (None: band metadata or
+    a default by type); resolution_m: PROCESSING_RESOLUTION (0 = input); overlap (None: the card's), batch_size,
+    threads (onnxruntime); provider: EXECUTION_PROVIDER (onnx_model.choose_providers); shadow_check: keep only
+    shadows a cloud could cast (shadow_check.py), with shadow_options {max_cloud_height, sun_azimuth, sun_zenith}.
+    """
+
+    level: str = "L1C"
+    explicit_bands: dict = None
+    model: str = None
+    scale: float = None
+    offset: float = None
+    resolution_m: float = 0.0
+    overlap: float = None
+    batch_size: int = 4
+    threads: int = 0
+    provider: str = "auto"
+    shadow_check: bool = True
+    shadow_options: dict = None
+
+
 @gdal_scoped
-def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, model=None, scale=None,
-                    offset=None, resolution_m=0.0, overlap=None, batch_size=4, threads=0, probability_path=None,
-                    models_dir=model_card.MODELS_DIR, provider="auto", shadow_check=True, shadow_options=None):
+def plan_cloud_mask(input_path, output_path, probability_path=None, models_dir=model_card.MODELS_DIR, **options):
     """Check all inputs and resolve bands, model card, scale and processing factor; raise InputError if wrong.
 
-    provider: EXECUTION_PROVIDER (onnx_model.choose_providers). shadow_check: keep only shadows a cloud could
-    cast (shadow_check.py), with shadow_options {max_cloud_height, sun_azimuth, sun_zenith}."""
-    level = str(level or "L1C").upper()
+    `options`: the fields of CloudMaskOptions (an unknown name raises TypeError)."""
+    o = CloudMaskOptions(**options)
+    explicit_bands, model, scale, offset, overlap, batch_size = (o.explicit_bands, o.model, o.scale, o.offset,
+                                                                 o.overlap, o.batch_size)
+    threads, provider, shadow_check = o.threads, o.provider, o.shadow_check
+    level = str(o.level or "L1C").upper()
     if level not in model_card.LEVELS:
         raise InputError(f"PRODUCT_LEVEL must be one of {list(model_card.LEVELS)}, not '{level}'.")
     if not output_path:
@@ -221,11 +247,11 @@ def plan_cloud_mask(input_path, output_path, level="L1C", explicit_bands=None, m
     batch_size = int(batch_size or 1)
     if batch_size < 1:
         raise InputError("BATCH_SIZE must be at least 1.")
-    factor, res_note = processing_factor(ds, resolution_m)
+    factor, res_note = processing_factor(ds, o.resolution_m)
     bands = [roles[b] for b in card.bands]
     model_card.verify_onnx(card)
     providers = choose_providers(provider)
-    shadow, shadow_note = (plan_shadow_check(ds, card, pixel_size_m(ds), **(shadow_options or {}))
+    shadow, shadow_note = (plan_shadow_check(ds, card, pixel_size_m(ds), **(o.shadow_options or {}))
                            if shadow_check_on(shadow_check) else (None, "shadow check off: the model's classes"))
     plan = CloudMaskPlan(
         input_path=str(input_path), card=card, bands=bands, roles=roles, scale=scale, offset=float(offset or 0.0),

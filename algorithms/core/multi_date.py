@@ -137,11 +137,27 @@ def similarity_order(input_path, input_mask, sources, buffer, progress=NULL_PROG
     return order, scores
 
 
+@dataclasses.dataclass
+class MultiDateOptions:
+    """The options of run_multi_date_fill, with the algorithm's defaults (see run_multi_date_fill)."""
+
+    input_mask: str = None
+    replacement_masks: list = None
+    order: str = "similar"
+    auto_mask: bool = True
+    mask_options: dict = None
+    mask_classes: tuple = (1, 2)
+    fill_nodata: bool = True
+    window_size: int = 80
+    buffer: int = 2
+    residual_correction: bool = True
+    source_output: str = None
+    remaining_output: str = None
+    combine: int = DEFAULT_COMBINE
+
+
 @gdal_scoped
-def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, replacement_masks=None,
-                        order="similar", auto_mask=True, mask_options=None, mask_classes=(1, 2), fill_nodata=True,
-                        window_size=80, buffer=2, residual_correction=True, source_output=None,
-                        remaining_output=None, progress=NULL_PROGRESS, combine=DEFAULT_COMBINE):
+def run_multi_date_fill(input_path, replacements, output_path, progress=NULL_PROGRESS, **options):
     """Fill the target's masked and missing pixels from several replacements, each used only where it is clear.
 
     Parameters
@@ -152,6 +168,10 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
         Replacement images (same bands as the target, any grid: aligned on the fly).
     output_path : str
         The filled image (the target's type, grid and nodata).
+    progress : Progress
+        Progress, log and cancel.
+    **options
+        The fields of MultiDateOptions (an unknown name raises TypeError):
     input_mask, replacement_masks : str or None, list of (str or None)
         Masks (non-zero and not nodata = cloudy); replacement masks match the replacements by position. A missing
         mask is computed with Generate Cloud Mask when `auto_mask`, keeping `mask_classes` (1 cloud, 2 shadow).
@@ -176,8 +196,12 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
     dict
         The runner's summary plus "order" (indices of `replacements` in the order used).
     """
+    o = MultiDateOptions(**options)
+    input_mask, order, auto_mask, mask_options, fill_nodata = (o.input_mask, o.order, o.auto_mask, o.mask_options,
+                                                               o.fill_nodata)
+    mask_classes, buffer, combine = o.mask_classes, o.buffer, o.combine
     replacements = [str(r) for r in replacements]
-    masks = list(replacement_masks or [])
+    masks = list(o.replacement_masks or [])
     if len(masks) > len(replacements):
         raise InputError(f"{len(masks)} replacement masks were given for {len(replacements)} replacements; give one "
                          "mask per replacement, in the same order (or none).")
@@ -194,10 +218,10 @@ def run_multi_date_fill(input_path, replacements, output_path, input_mask=None, 
         progress.log("order used: " + ", ".join(f"{k}: {os.path.basename(replacements[i])}"
                                                 for k, i in enumerate(idx, start=1)))
     plan = FillPlan(input_path=str(input_path), output=str(output_path), mask=input_mask, fill_nodata=fill_nodata,
-                    sources=[Source(replacements[i], masks[i]) for i in idx], window_size=window_size,
-                    buffer=buffer, residual_correction=residual_correction, source_output=source_output,
-                    remaining_output=remaining_output, extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m},
-                    combine=combine)
+                    sources=[Source(replacements[i], masks[i]) for i in idx], window_size=o.window_size,
+                    buffer=o.buffer, residual_correction=o.residual_correction, source_output=o.source_output,
+                    remaining_output=o.remaining_output,
+                    extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m}, combine=o.combine)
     # Checked before any mask is computed (a target mask may still come: so "nothing to fill" is not asked here);
     # run_fill checks the completed plan again when it opens the computed masks.
     check_plan(dataclasses.replace(plan, fill_nodata=True))

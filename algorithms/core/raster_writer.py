@@ -7,6 +7,7 @@ cancelled or killed run leaves no output and does not touch an existing file at 
 """
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 from osgeo import gdal, gdal_array
@@ -34,19 +35,30 @@ def gtiff_options(dtype, categorical=False):
     return opts
 
 
+@dataclass
+class Layout:
+    """What an output holds besides its pixels: nodata (one value, or one per band); color_table {value: (r, g, b[,
+    a])} and category_names (a list indexed by value) for class rasters; band descriptions; dataset metadata."""
+
+    nodata: object = None
+    color_table: dict = None
+    category_names: list = None
+    band_descriptions: list = None
+    metadata: dict = None
+
+
 class RasterWriter:
     """Context manager writing a raster by windows; the output appears only if the block exits cleanly.
 
-    color_table: {value: (r, g, b[, a])}; category_names: list indexed by value (class rasters).
+    `layout`: the fields of Layout (nodata, color_table, category_names, band_descriptions, metadata).
     """
 
-    def __init__(self, path, width, height, bands, dtype, geotransform=None, projection=None,
-                 nodata=None, color_table=None, category_names=None, band_descriptions=None,
-                 metadata=None):
+    def __init__(self, path, width, height, bands, dtype, geotransform=None, projection=None, **layout):
+        layout = Layout(**layout)
         self.path = str(path)
         self.dtype = np.dtype(dtype)
         self.width, self.height, self.bands = int(width), int(height), int(bands)
-        categorical = color_table is not None or category_names is not None
+        categorical = layout.color_table is not None or layout.category_names is not None
         self.driver = output_driver(self.path, self.bands, self.dtype)
         check_writable(self.path)
         self._written = False
@@ -59,14 +71,13 @@ class RasterWriter:
         self._work = (self._staging.staged if self.driver == "GTiff"
                       else os.path.join(self._staging.dir, ".work.tif"))
         try:
-            self._create(gdal_type, categorical, geotransform, projection, nodata, color_table, category_names,
-                         band_descriptions, metadata)
+            self._create(gdal_type, categorical, geotransform, projection, layout)
         except BaseException:
             self.abort()
             raise
 
-    def _create(self, gdal_type, categorical, geotransform, projection, nodata, color_table, category_names,
-                band_descriptions, metadata):
+    def _create(self, gdal_type, categorical, geotransform, projection, layout):
+        nodata, metadata, band_descriptions = layout.nodata, layout.metadata, layout.band_descriptions
         self.ds = gdal.GetDriverByName("GTiff").Create(
             self._work, self.width, self.height, self.bands, gdal_type,
             options=gtiff_options(self.dtype, categorical))
@@ -84,7 +95,7 @@ class RasterWriter:
             if band_descriptions and b <= len(band_descriptions) and band_descriptions[b - 1]:
                 band.SetDescription(str(band_descriptions[b - 1]))
         if categorical:
-            self.set_classes(color_table, category_names)
+            self.set_classes(layout.color_table, layout.category_names)
 
     def set_classes(self, color_table=None, category_names=None):
         """Give every band a colour table {value: (r, g, b[, a])} and/or category names (index = value).

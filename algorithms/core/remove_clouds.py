@@ -10,6 +10,7 @@ and moved into place only when the last step succeeded, so a failure or cancel l
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 
 from .cloud_mask import plan_cloud_mask, run_cloud_mask
 from .gdal_env import gdal_scoped
@@ -66,16 +67,33 @@ def check_remove_clouds(cloudy, replacement, outputs, level="L1C", scale=None, o
 
 
 @gdal_scoped
-def run_remove_clouds(cloudy, replacement, outputs, level="L1C", scale=None, offset=None, classes_to_remove=1,
-                      fill_nodata=False, window_size=DEFAULT_WINDOW, buffer=DEFAULT_BUFFER, threads=0,
-                      progress=NULL_PROGRESS):
+@dataclass
+class ChainOptions:
+    """The parameters the shipped model gives its steps, with its defaults: the mask's level, scale, offset and
+    onnxruntime threads (0 = all cores); the classes removed (0 clouds, 1 clouds and shadows) and whether nodata
+    pixels are filled too; the fill's window and buffer."""
+
+    level: str = "L1C"
+    scale: float = None
+    offset: float = None
+    classes_to_remove: int = 1
+    fill_nodata: bool = False
+    window_size: int = DEFAULT_WINDOW
+    buffer: int = DEFAULT_BUFFER
+    threads: int = 0
+
+
+def run_remove_clouds(cloudy, replacement, outputs, progress=NULL_PROGRESS, **options):
     """Mask, reclassify and fill one scene; returns {"classes": counts, "fill": the fill's summary}.
 
-    `outputs` as in `check_remove_clouds` ("cloud_free" required); `threads`: onnxruntime threads (0 = all cores).
+    `outputs` as in `check_remove_clouds` ("cloud_free" required); `options`: the fields of ChainOptions (an unknown
+    name raises TypeError).
     """
+    o = ChainOptions(**options)
+    level, scale, offset, window_size, buffer = o.level, o.scale, o.offset, o.window_size, o.buffer
     if not outputs.get("cloud_free"):
         raise InputError("No output file was given for the cloud-free image.")
-    remap, _ = remap_from(classes_remap(classes_to_remove, fill_nodata))
+    remap, _ = remap_from(classes_remap(o.classes_to_remove, o.fill_nodata))
     check_remove_clouds(cloudy, replacement, outputs, level, scale, offset, window_size, buffer)
     staged = {}
     scratch = private_dir(tempfile.gettempdir(), prefix=SCRATCH_PREFIX, suffix="")
@@ -84,7 +102,7 @@ def run_remove_clouds(cloudy, replacement, outputs, level="L1C", scale=None, off
             staged[name] = Staging(outputs[name]) if outputs.get(name) else None
         path = {name: s.staged if s else os.path.join(scratch, f"{name}.tif") for name, s in staged.items()}
         plan = plan_cloud_mask(cloudy, path["cloud_classes"], level=level, scale=scale, offset=offset,
-                               resolution_m=MASK_RESOLUTION_M, threads=threads)
+                               resolution_m=MASK_RESOLUTION_M, threads=o.threads)
         counts = run_cloud_mask(plan, path["cloud_classes"], None, progress.sub(0.0, 0.4))
         reclassify_raster(path["cloud_classes"], 1, remap, path["cloud_mask"], progress=progress.sub(0.4, 0.5))
         summary = run_slra(cloudy, replacement, path["cloud_mask"], path["cloud_free"], window_size=window_size,

@@ -7,10 +7,10 @@ local mean and standard deviation, both taken over the same known pixels of a wi
 from collections import namedtuple
 
 import numpy as np
-from scipy import ndimage
 
 from . import residuals
 from .block_sums import BlockSums, block_size
+from .ring_plan import RingPlan, ring_index  # noqa: F401  (re-exported: part of this API)
 from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are part of this API)
     FALLBACK,
     FILLED,
@@ -32,82 +32,7 @@ from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are
     window_sums,
 )
 
-
-def ring_index(fill, width=2):
-    """Ring (1, 2, ...) of each fill pixel: ceil(chessboard distance to the nearest non-fill pixel / width); 0 outside.
-
-    A raster without any non-fill pixel gives all zeros (nothing to fill from).
-    """
-    fill = np.asarray(fill, bool)
-    if not fill.any() or fill.all():
-        return np.zeros(fill.shape, np.uint16)
-    ring = ndimage.distance_transform_cdt(fill, metric="chessboard")
-    ring += width - 1
-    ring //= width
-    return ring.astype(np.uint16 if ring.max() < 65535 else np.uint32)
-
-
 STEPWISE_DEPTH = 2  # with residual correction, rings are filled stepwise up to this many half-windows deep
-
-
-class RingPlan:
-    """The geometry shared by all bands: fill pixels sorted by ring and by tile, so each ring's statistics are
-    computed tile by tile over small bounding boxes only.
-
-    `depth` (pixels, or None for no limit): rings whose pixels are all farther than this from the nearest known
-    pixel are not filled stepwise; fill_band interpolates the gain and offset there (see fill_band). The plan
-    pixels of those rings come last, from index `deep_start`.
-    """
-
-    def __init__(self, fill, own=None, ring_width=2, tile=256, depth=None):
-        self.fill = np.asarray(fill, bool)
-        own = self.fill if own is None else (np.asarray(own, bool) & self.fill)
-        self._own_is_fill = own is self.fill
-        self.shape = self.fill.shape
-        ring = ring_index(self.fill, ring_width)
-        ys, xs = [], []
-        for sl in _row_chunks(self.shape):
-            y, x = np.nonzero(own[sl])
-            ys.append((y + sl.start).astype(np.int32))
-            xs.append(x.astype(np.int32))
-        ys, xs = np.concatenate(ys), np.concatenate(xs)
-        rk = ring[ys, xs]
-        del ring
-        ntx = -(-self.shape[1] // tile)
-        nty = -(-self.shape[0] // tile)
-        key = rk.astype(np.int64) * (ntx * nty) + (ys // tile).astype(np.int64) * ntx + xs // tile
-        order = np.argsort(key, kind="stable")
-        self.rows, self.cols = ys[order], xs[order]
-        del ys, xs
-        key = key[order]
-        rk = rk[order]
-        del order
-        cut = np.flatnonzero(np.diff(key)) + 1
-        self.seg_start = np.concatenate(([0], cut)).astype(np.int64)
-        self.seg_end = np.concatenate((cut, [key.size])).astype(np.int64)
-        seg_ring = rk[self.seg_start] if key.size else np.zeros(0, np.int64)
-        del rk
-        # Segments of one ring are consecutive: ring k spans segments ring_first[k] to ring_last[k] (exclusive).
-        rcut = np.flatnonzero(np.diff(seg_ring)) + 1
-        self.ring_first = np.concatenate(([0], rcut)) if seg_ring.size else np.zeros(0, np.int64)
-        self.ring_last = np.concatenate((rcut, [seg_ring.size])) if seg_ring.size else np.zeros(0, np.int64)
-        self.n = int(key.size)
-        del own  # rebuilt by own_mask when needed: one scene-sized array less while the bands are filled
-        ring_number = seg_ring[self.ring_first] if seg_ring.size else np.zeros(0, np.int64)
-        # Ring r holds the distances ((r - 1) w, r w]: it is deep when (r - 1) w >= depth.
-        self.n_stepwise = (len(ring_number) if depth is None
-                           else int(np.count_nonzero((ring_number.astype(np.int64) - 1) * ring_width < depth)))
-        self.deep_start = (int(self.seg_start[self.ring_first[self.n_stepwise]])
-                           if self.n_stepwise < len(ring_number) else self.n)
-        self.has_known = bool((~self.fill).any())
-
-    def own_mask(self):
-        """The owned part of the fill region as an (h, w) boolean array."""
-        if self._own_is_fill:
-            return self.fill
-        own = np.zeros(self.shape, bool)
-        own[self.rows, self.cols] = True
-        return own
 
 
 def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, progress=None):
@@ -280,7 +205,7 @@ _FAR = 1.0e6
 
 
 def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_width=2,
-              residual_correction=True, min_common=MIN_COMMON, *, own=None, tile=256):
+              residual_correction=True, min_common=MIN_COMMON, **geometry):
     """Stepwise local radiometric adjustment with residual correction of in-memory arrays (Li et al. 2019).
 
     The array form of the fill that the raster runner applies region by region; same results.
@@ -301,8 +226,9 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
         Add the membrane interpolation of the boundary residuals (residuals.py), as in the paper.
     min_common : int
         Fewest known common pixels a window needs before it is widened (then the region's global statistics).
-    own, tile : optional
-        Restrict the output to the `own` part of `fill` (the runner's groups); tile side of the statistics.
+    **geometry
+        RingPlan's `own` (restrict the output to that part of `fill`, as the runner's groups) and `tile` (side of
+        the statistics' tiles, 256).
 
     Returns
     -------
@@ -323,7 +249,8 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
     tvalid = np.ones(target.shape, bool) if tvalid is None else np.broadcast_to(tvalid, target.shape)
     rvalid = np.ones(target.shape, bool) if rvalid is None else np.broadcast_to(rvalid, target.shape)
     half = max(int(window_size) // 2, 1)
-    plan = RingPlan(fill, own, ring_width, tile, STEPWISE_DEPTH * half if residual_correction else None)
+    plan = RingPlan(fill, ring_width=ring_width, depth=STEPWISE_DEPTH * half if residual_correction else None,
+                    **geometry)
     status = np.zeros((nb,) + plan.shape, np.uint8)
     for b in range(nb):
         t = target[b]

@@ -14,17 +14,17 @@ __all__ = ["DEFAULT_BUFFER", "DEFAULT_WINDOW", "MAX_BUFFER", "check_parameters",
 
 
 @gdal_scoped
-def run_slra(input_path, replacement_path, mask_path, output_path, mask_band=1, window_size=DEFAULT_WINDOW,
-             buffer=DEFAULT_BUFFER, residual_correction=True, ring_width=2, progress=NULL_PROGRESS,
-             block_pixels=DEFAULT_BLOCK_PIXELS, min_common=25):
+def run_slra(input_path, replacement_path, mask_path, output_path, progress=NULL_PROGRESS,
+             block_pixels=DEFAULT_BLOCK_PIXELS, **options):
     """Fill the masked pixels of INPUT from REPLACEMENT (Li et al. 2019) and write OUTPUT; returns a summary dict.
 
-    Everything is checked before any output is written; a failure or cancel leaves no output.
+    `options` are FillPlan's fields: mask_band (1), window_size (80), buffer (2), residual_correction (True),
+    ring_width (2), min_common (25); an unknown name raises TypeError. Everything is checked before any output is
+    written; a failure or cancel leaves no output.
     """
+    options["mask_band"] = 1 if options.get("mask_band") is None else int(options["mask_band"])
     plan = FillPlan(input_path=str(input_path), sources=[Source(str(replacement_path))], output=str(output_path),
-                    mask=str(mask_path) if mask_path else None, mask_band=1 if mask_band is None else int(mask_band),
-                    window_size=window_size, buffer=buffer, residual_correction=residual_correction,
-                    ring_width=ring_width, min_common=min_common)
+                    mask=str(mask_path) if mask_path else None, **options)
     summary = run_fill(plan, progress, block_pixels)
     if summary["fill_pixels"]:
         progress.log(summary_line(summary))
