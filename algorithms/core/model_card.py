@@ -234,9 +234,9 @@ def verify_onnx(card):
     """Raise InputError unless the card's ONNX file exists and matches its sha256; returns the path."""
     if not card.onnx_path:
         where = ", ".join(onnx_search_dirs(card))
-        hint = (f"It is built from {card.source.get('package')} {card.source.get('version', '')} "
-                f"({card.source['build']}), which this installation does not include: choose another MODEL (for "
-                "example ukis-csmask-6b-l1c), or build it in a source checkout of the plugin with `make models`."
+        hint = (f"It is built from the {card.source.get('package')} {card.source.get('version', '')} package when "
+                "the plugin is set up from its source (`make models`), and this installation does not include it: "
+                "choose another MODEL (for example ukis-csmask-6b-l1c)."
                 if card.source.get("build") else
                 "Install the package that carries it for QGIS's Python: "
                 f"`{qgis_python()} -m pip install --user ukis-csmask==1.0.0`, then restart QGIS."

@@ -33,4 +33,5 @@ def test_missing_onnx_names_make_models(qgis_process, data_dir, tmp_path):
     out = tmp_path / "mask.tif"
     proc = qgis_process(["run", ALG, "--", f"INPUT={data_dir / S2_13}", f"MODEL={path}", f"OUTPUT={out}"])
     assert proc.returncode == 1
-    assert "Run `make models`" in proc.stdout + proc.stderr and not out.exists()
+    assert "`make models`" in proc.stdout + proc.stderr and not out.exists()
+    assert "choose another MODEL" in proc.stdout + proc.stderr

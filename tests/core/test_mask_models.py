@@ -145,7 +145,7 @@ def test_missing_s2cloudless_onnx_says_make_models(tmp_path):
     data = s2c_data()
     (tmp_path / "s2cloudless.json").write_text(json.dumps(data))
     card = model_card.load_card(str(tmp_path / "s2cloudless.json"))
-    with pytest.raises(InputError, match="was not found.*Run `make models`.*s2cloudless 1.7.3"):
+    with pytest.raises(InputError, match="was not found.*s2cloudless 1.7.3.*`make models`.*choose another MODEL"):
         model_card.verify_onnx(card)
 
 
