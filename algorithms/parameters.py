@@ -94,18 +94,17 @@ def mask_model_parameters(alg, geometry=True):
     with `geometry` also MAX_CLOUD_HEIGHT, SUN_AZIMUTH and SUN_ZENITH (advanced)."""
     number = QgsProcessingParameterNumber
     params = [
-        QgsProcessingParameterBoolean(SHADOW_CHECK, alg.tr("Shadow check (only shadows a cloud could cast)"),
-                                      True),
-        advanced(NameOrIndexEnum(EXECUTION_PROVIDER, alg.tr("Execution provider (auto: a GPU when "
-                                                            "available)"), list(PROVIDER_NAMES), default="auto")),
+        QgsProcessingParameterBoolean(SHADOW_CHECK, alg.tr("Check shadows against clouds"), True),
+        advanced(NameOrIndexEnum(EXECUTION_PROVIDER, alg.tr("Execution provider"), list(PROVIDER_NAMES),
+                                 default="auto")),
     ]
     if geometry:
         params += [
-            advanced(number(MAX_CLOUD_HEIGHT, alg.tr("Highest cloud for the shadow check (m)"), number.Double,
+            advanced(number(MAX_CLOUD_HEIGHT, alg.tr("Highest cloud top (m)"), number.Double,
                             DEFAULT_MAX_CLOUD_HEIGHT, minValue=1.0)),
-            advanced(number(SUN_AZIMUTH, alg.tr("Sun azimuth (degrees; empty: metadata)"), number.Double,
+            advanced(number(SUN_AZIMUTH, alg.tr("Sun azimuth (degrees)"), number.Double,
                             None, optional=True, minValue=0.0, maxValue=360.0)),
-            advanced(number(SUN_ZENITH, alg.tr("Sun zenith angle (degrees; empty: metadata)"), number.Double, None,
+            advanced(number(SUN_ZENITH, alg.tr("Sun zenith (degrees)"), number.Double, None,
                             optional=True, minValue=0.0, maxValue=85.0)),
         ]
     return params
