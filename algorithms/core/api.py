@@ -198,7 +198,8 @@ def multi_date_fill(input, replacements, output, input_mask=None, replacement_ma
         Optional rasters: which replacement each pixel came from; 1 where no date could fill. (The algorithm writes
         the source raster to a temporary file by default; here it is written only when a path is given.)
     threads : int
-        onnxruntime threads of the computed masks (0 = all cores, as the algorithm; 1 in a batch of one job per core).
+        CPU threads of the job: onnxruntime threads of the computed masks and bands filled at once (0 = all cores,
+        as the algorithm; 1 in a batch of one job per core).
     combine_dates : int
         Dates combined per pixel: n > 1, the median of the first n clear dates' own fills; 1, the first clear date.
     shadow_check, execution_provider
@@ -251,7 +252,8 @@ def remove_clouds(cloudy_image, replacement_image, cloud_free, product_level="L1
     cloud_classes, cloud_mask : str or None
         Also write the class raster (`mask:cloud_classes`) and the 0/1 mask filled (`reclassify:cloud_mask`).
     threads : int
-        onnxruntime threads of the mask step (0 = all cores, as in the model; 1 in a batch of one task per core).
+        CPU threads of the job: onnxruntime threads of the mask step and bands filled at once (0 = all cores, as in
+        the model; 1 in a batch of one task per core).
     progress, log, is_cancelled : callable or None
         See the module's documentation.
 

@@ -34,7 +34,7 @@ OUTPUT_ARGS = ("cloud_classes", "cloud_mask", "output_probability", "output_sour
 PATH_ARGS = OUTPUT_ARGS + ("input_mask", "replacement_masks")
 LIST_ARGS = ("replacements", "replacement_masks")
 TABLE_KEYS = ("id", "algorithm", "target", "replacement", "mask", "output")
-BATCH_THREADS = 1  # onnxruntime threads per job unless the table says otherwise: one job per core
+BATCH_THREADS = 1  # CPU threads per job (onnxruntime, bands filled at once) unless the table says: one job per core
 SUMMARY_FIELDS = ("id", "algorithm", "status", "seconds", "cpu_seconds", "target", "output", "worker", "error")
 CRASH_HOOK = "CLOUD_REMOVAL_BATCH_TEST_CRASH"  # tests only: a file "<job id> once|always" kills the worker mid-job
 

@@ -71,6 +71,7 @@ class FillPlan:
     min_common: int = 25
     extra_inputs: dict = field(default_factory=dict)
     combine: int = 1  # 1: the first usable source fills (chained); n > 1: median of up to n sources' own fills
+    threads: int = 0  # bands filled at once (0: up to MAX_WORKERS); 1 for one job per core in a batch
 
     def output_paths(self):
         return {"output": self.output, "source output": self.source_output,

@@ -133,7 +133,8 @@ class PassFiller:
             done[b - 1] = 1.0
 
         per_band = win.w * win.h * (2 * np.dtype(self.work).itemsize + 4)
-        workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1, nb, PARALLEL_BYTES // max(per_band, 1)))
+        workers = max(1, min(int(self.plan.threads) or MAX_WORKERS, MAX_WORKERS, os.cpu_count() or 1, nb,
+                             PARALLEL_BYTES // max(per_band, 1)))
         pending = {}
         with ThreadPoolExecutor(workers) as pool:
             try:

@@ -221,7 +221,8 @@ def run_multi_date_fill(input_path, replacements, output_path, progress=NULL_PRO
                     sources=[Source(replacements[i], masks[i]) for i in idx], window_size=o.window_size,
                     buffer=o.buffer, residual_correction=o.residual_correction, source_output=o.source_output,
                     remaining_output=o.remaining_output,
-                    extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m}, combine=o.combine)
+                    extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m}, combine=o.combine,
+                    threads=int((mask_options or {}).get("threads") or 0))
     # Checked before any mask is computed (a target mask may still come: so "nothing to fill" is not asked here);
     # run_fill checks the completed plan again when it opens the computed masks.
     check_plan(dataclasses.replace(plan, fill_nodata=True))

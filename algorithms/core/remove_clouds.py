@@ -69,9 +69,9 @@ def check_remove_clouds(cloudy, replacement, outputs, level="L1C", scale=None, o
 @gdal_scoped
 @dataclass
 class ChainOptions:
-    """The parameters the shipped model gives its steps, with its defaults: the mask's level, scale, offset and
-    onnxruntime threads (0 = all cores); the classes removed (0 clouds, 1 clouds and shadows) and whether nodata
-    pixels are filled too; the fill's window and buffer."""
+    """The parameters the shipped model gives its steps, with its defaults: the mask's level, scale, offset; the
+    threads of the job (onnxruntime threads and bands filled at once; 0 = all cores); the classes removed (0 clouds,
+    1 clouds and shadows) and whether nodata pixels are filled too; the fill's window and buffer."""
 
     level: str = "L1C"
     scale: float = None
@@ -106,7 +106,7 @@ def run_remove_clouds(cloudy, replacement, outputs, progress=NULL_PROGRESS, **op
         counts = run_cloud_mask(plan, path["cloud_classes"], None, progress.sub(0.0, 0.4))
         reclassify_raster(path["cloud_classes"], 1, remap, path["cloud_mask"], progress=progress.sub(0.4, 0.5))
         summary = run_slra(cloudy, replacement, path["cloud_mask"], path["cloud_free"], window_size=window_size,
-                           buffer=buffer, progress=progress.sub(0.5, 1.0))
+                           buffer=buffer, progress=progress.sub(0.5, 1.0), threads=o.threads)
         for name in ("cloud_classes", "cloud_mask", "cloud_free"):  # the cloud-free image last
             if staged[name] is not None:
                 staged[name].commit()
