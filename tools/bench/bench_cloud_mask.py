@@ -95,24 +95,34 @@ def job_tiles(args):
             "bare_cpu_per_tile": bare_cpu / n, "ours_cpu_per_tile": ours_cpu / n}
 
 
-def worker(spec):
-    """Run one job in this process and print its result with the peak RSS as JSON."""
+def report_child(jobs, spec):
+    """In a child process: run jobs[spec's "job"](args) and print its result with the process's peak RSS and CPU."""
     args = json.loads(spec)
-    result = {"ours": job_ours, "ukis": job_ukis, "tiles": job_tiles}[args["job"]](args)
+    result = jobs[args["job"]](args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["peak_rss_mb"] = usage.ru_maxrss / 1024
     result["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # whole process, less sensitive to other load
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run(job, **args):
-    """Run a job in a fresh process; returns its result dict (or {'error': ...})."""
+def run_child(script, job, **args):
+    """Run a job of `script` (its --worker mode) in a fresh process; returns its result dict, or {'error': the last
+    line it printed}."""
     args["job"] = job
-    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(args)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(script), "--worker", json.dumps(args)], capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
-    return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
+    return {"error": ((proc.stderr or proc.stdout).strip().splitlines() or ["failed"])[-1]}
+
+
+def worker(spec):
+    report_child({"ours": job_ours, "ukis": job_ukis, "tiles": job_tiles}, spec)
+
+
+def run(job, **args):
+    """Run a job in a fresh process; returns its result dict (or {'error': ...})."""
+    return run_child(__file__, job, **args)
 
 
 # ------------------------------------------------------------------------------------------------ test scenes
@@ -232,7 +242,7 @@ def main():
                      f"{r['peak_rss_mb']:.0f}"])
     r = run("ukis", input=big, output=str(tmp / "big_ukis.tif"), scale=1e-4, threads=threads)
     if "error" in r:
-        rows.append(["ukis-csmask CSmask (whole image in memory)", "failed: " + " ".join(r["error"]), "", "", ""])
+        rows.append(["ukis-csmask CSmask (whole image in memory)", "failed: " + r["error"], "", "", ""])
     else:
         rows.append(["ukis-csmask CSmask (whole image in memory)", f"{r['seconds']:.1f}", f"{r['cpu_seconds']:.0f}",
                      f"{r['seconds'] / mpx:.2f}", f"{r['peak_rss_mb']:.0f}"])

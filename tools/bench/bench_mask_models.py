@@ -10,10 +10,7 @@ it the package rows say so.
 """
 
 import argparse
-import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +19,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_cloud_mask import DATA, S2_6, UKIS_IMG, UKIS_LABELS, mosaic, read, table  # noqa: E402 (shared helpers)
+from bench_cloud_mask import (  # noqa: E402 (shared helpers)
+    DATA,
+    S2_6,
+    UKIS_IMG,
+    UKIS_LABELS,
+    mosaic,
+    read,
+    report_child,
+    run_child,
+    table,
+)
 
 from cloud_removal.algorithms.core.agreement import kappa  # noqa: E402 (the plugin, from build/plugins)
 
@@ -80,21 +87,11 @@ def job_tiles(args):
 
 
 def worker(spec):
-    args = json.loads(spec)
-    result = {"plugin": job_plugin, "package": job_package, "tiles": job_tiles}[args["job"]](args)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
-    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
-    print("RESULT " + json.dumps(result), flush=True)
+    report_child({"plugin": job_plugin, "package": job_package, "tiles": job_tiles}, spec)
 
 
 def run(job, **args):
-    args["job"] = job
-    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(args)], capture_output=True, text=True)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    return {"error": ((proc.stderr or proc.stdout).strip().splitlines() or ["failed"])[-1]}
+    return run_child(__file__, job, **args)
 
 
 def fmt(r, key="seconds", f="{:.1f}"):
