@@ -69,6 +69,7 @@ class PassFiller:
         self.plan, self.inputs, self.region, self.scratch, self.k = plan, inputs, region, scratch, k
         self.rep, self.alpha, self.rep_nodata, self.rep_mask = replacement
         self.summary = summary
+        self.given = 0  # pixels (band 1) that took a value in this pass
         self.half = int(plan.window_size) // 2
         self.margin = self.half * slra.WIDEN[-1]
         self.work = work_dtype(inputs.dtype)
@@ -80,7 +81,7 @@ class PassFiller:
         todo = self.region.read(win)
         # Chained passes fill what is left, the earlier passes' values known; combining passes each fill the whole
         # region on their own, owning only the pixels that still take values.
-        fill = todo if self.plan.combine == 1 else self.region.base(win)
+        fill = todo if self.scratch.slots == 1 else self.region.base(win)
         cy0, cx0 = win.y // CELL, win.x // CELL
         cy1, cx1 = -(-(win.y + win.h) // CELL), -(-(win.x + win.w) // CELL)
         own = np.repeat(np.repeat(labels[cy0:cy1, cx0:cx1] == lab, CELL, axis=0), CELL, axis=1)
@@ -125,7 +126,7 @@ class PassFiller:
             for key, code in STATUS_KEYS:
                 self.summary[key] += int((st == code).sum())
             if b == 1:
-                self.summary["pass_pixels"] += int(good.sum())
+                self.given += int(good.sum())
             out = values[good]
             if self.scratch.slots == 1:  # medians are converted after combining (fill_merge)
                 out = to_dtype(out, self.inputs.dtype, self.inputs.nodata[b - 1])
@@ -154,7 +155,7 @@ class PassFiller:
         t = read_large(self.inputs.src, b, win)
         tvalid = valid_pixels(t, self.inputs.nodata[b - 1])
         t = t.astype(self.work)
-        if self.k > 1 and self.plan.combine == 1:
+        if self.k > 1 and self.scratch.slots == 1:
             values, flags = self.scratch.band(b, win)
             earlier = flags > 0
             t[earlier] = values[earlier]
@@ -219,16 +220,12 @@ class FillRun:
                 if summary["remaining"] == 0:
                     summary["per_pass"].append(0)
                     continue
-                summary["pass_pixels"] = 0
-                left = self.fill_pass(k, replacement, span, (labels, groups) if k == 1 else None)
-                if self.scratch.slots == 1:
-                    summary["per_pass"].append(summary["remaining"] - left)
-                else:  # pixels that took a value from this date; the rest as below
-                    summary["per_pass"].append(summary.pop("pass_pixels"))
+                left, given = self.fill_pass(k, replacement, span, (labels, groups) if k == 1 else None)
+                # pixels filled by this pass; combining dates: pixels that took a value from this date
+                summary["per_pass"].append(summary["remaining"] - left if self.scratch.slots == 1 else given)
                 summary["remaining"] = left
                 if on_pass is not None:
                     on_pass(k, summary["per_pass"][-1])
-            summary.pop("pass_pixels", None)
             if self.scratch is not None and self.scratch.slots > 1:
                 summary["remaining"] = self._count(self.scratch.missing, self.region.base)
             if require_fill and n_fill and summary["remaining"] == n_fill:
@@ -242,8 +239,8 @@ class FillRun:
         return summary
 
     def fill_pass(self, k, replacement, progress, first=None):
-        """Fill what is still missing from replacement k; returns the pixels still missing afterwards. `first`: the
-        (labels, groups) already found for pass 1."""
+        """Fill what is still missing from replacement k; returns (pixels still missing afterwards, pixels that took a
+        value in this pass). `first`: the (labels, groups) already found for pass 1."""
         region, summary = self.region, self.summary
         if first is None:
             _, labels, groups = find_groups(region, self.margin, progress.sub(0.0, 0.1), self.block_pixels)
@@ -254,14 +251,14 @@ class FillRun:
             progress.log(f"Fill region: {summary['fill_pixels']} pixels in {len(groups)} independent group(s); "
                          f"windows of {2 * half + 1} x {2 * half + 1} pixels, rings {self.plan.ring_width} pixels "
                          "wide.")
+        filler = PassFiller(self.plan, self.inputs, region, self.scratch, k, replacement, summary)
         if groups:
-            filler = PassFiller(self.plan, self.inputs, region, self.scratch, k, replacement, summary)
             counts = np.bincount(labels.ravel())
             weights = np.array([float(counts[lab]) for lab, _ in groups])
             edges = 0.1 + 0.9 * np.concatenate(([0.0], np.cumsum(weights))) / weights.sum()
             for i, (lab, box) in enumerate(groups):
                 filler.fill_group(labels, lab, box, progress.sub(edges[i], edges[i + 1]))
-        return self._count(region.read)
+        return self._count(region.read), filler.given
 
     def _count(self, *readers):
         """Pixels where every reader(window) is true, counted strip by strip."""
