@@ -4,7 +4,7 @@ remaining-pixel rasters, committed together."""
 import numpy as np
 
 from .fill_store import to_dtype
-from .raster_io import block_windows, read_window
+from .raster_io import block_windows, read_window_bands
 from .raster_writer import TILE, commit_together, writer_like
 
 SOURCE_NODATA = 255
@@ -34,7 +34,7 @@ def merge(run, progress):
                                      band_descriptions=["pixels no date could fill"])
         wins = list(block_windows(src.RasterXSize, src.RasterYSize, TILE, TILE, run.block_pixels))
         for i, win in enumerate(wins):
-            arr = np.stack([read_window(src, b, win) for b in range(1, nb + 1)])
+            arr = read_window_bands(src, range(1, nb + 1), win)
             source = np.zeros((win.h, win.w), np.uint8)
             if scratch is not None:
                 vals, flags = scratch.get(win)

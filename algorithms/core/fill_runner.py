@@ -18,12 +18,13 @@ from .fill_merge import merge
 from .fill_plan import open_plan
 from .fill_store import Region, Scratch, to_dtype, valid_pixels, work_dtype
 from .progress import Cancelled, InputError, Progress
-from .raster_io import DEFAULT_BLOCK_PIXELS, Window, read_large
+from .raster_io import DEFAULT_BLOCK_PIXELS, Window, numpy_dtype, read_large, read_window_bands
 
 CELL = 16        # side of the coarse cells used to group the fill region
-PLAN_TILE = 128  # tile of the per-ring statistics (see slra.RingPlan)
+PLAN_TILE = 256  # tile of the per-ring statistics (see slra.RingPlan)
 MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
+READ_ALL_BYTES = 1 << 28  # group windows whose bands (target and replacement) fit in this are read all at once
 STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK), ("interpolated", slra.INTERPOLATED),
                ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS))
 
@@ -99,7 +100,6 @@ class PassFiller:
             usable = clear if usable is None else usable & clear
         nb = len(self.inputs.nodata)
         done = [0.0] * nb
-        rows, cols = plan.rows - (box.y - win.y), plan.cols - (box.x - win.x)
 
         def cancelled():
             try:
@@ -127,22 +127,29 @@ class PassFiller:
                 self.summary[key] += int((st == code).sum())
             if b == 1:
                 self.given += int(good.sum())
-            out = values[good]
+            every = bool(good.all())  # the usual case: no copies of the plan's (possibly very long) pixel lists
+            out = values if every else values[good]
             if self.scratch.slots == 1:  # medians are converted after combining (fill_merge)
                 out = to_dtype(out, self.inputs.dtype, self.inputs.nodata[b - 1])
-            self.scratch.put(b, box, rows[good], cols[good], out, self.k)
+            self.scratch.put(b, win, plan.rows if every else plan.rows[good], plan.cols if every else plan.cols[good],
+                             out, self.k)
             done[b - 1] = 1.0
 
         per_band = win.w * win.h * (2 * np.dtype(self.work).itemsize + 4)
         workers = max(1, min(int(self.plan.threads) or MAX_WORKERS, MAX_WORKERS, os.cpu_count() or 1, nb,
                              PARALLEL_BYTES // max(per_band, 1)))
+        # One read of all bands decompresses each block of a pixel-interleaved file (GDAL's default) once, where
+        # band by band reads decompress it once per band (each read drops its blocks from the cache).
+        at_once = nb * win.w * win.h * (self.inputs.dtype.itemsize + numpy_dtype(self.rep).itemsize)
+        read = ((read_window_bands(self.inputs.src, range(1, nb + 1), win),
+                 read_window_bands(self.rep, range(1, nb + 1), win)) if at_once <= READ_ALL_BYTES else None)
         pending = {}
         with ThreadPoolExecutor(workers) as pool:
             try:
                 for b in range(1, nb + 1):
                     while len(pending) >= workers:
                         _wait_one(pending, store, progress, done)
-                    pending[b] = pool.submit(compute, b, list(self._band(b, win, usable)))
+                    pending[b] = pool.submit(compute, b, list(self._band(b, win, usable, read)))
                 while pending:
                     _wait_one(pending, store, progress, done)
             except BaseException:
@@ -150,21 +157,23 @@ class PassFiller:
                     f.cancel()
                 raise
 
-    def _band(self, b, win, usable):
-        """(target, valid, replacement, valid) of one band of a window; pixels filled by earlier passes are known."""
-        t = read_large(self.inputs.src, b, win)
+    def _band(self, b, win, usable, read=None):
+        """(target, valid, replacement, valid) of one band of a window; pixels filled by earlier passes are known.
+        `read`: (target, replacement) with all bands of the window, when they were read at once."""
+        t = read_large(self.inputs.src, b, win) if read is None else read[0][b - 1]
         tvalid = valid_pixels(t, self.inputs.nodata[b - 1])
-        t = t.astype(self.work)
+        if slra.block_size(self.half) == 1:  # pixel windows update the target ring by ring (see slra.fill_band)
+            t = t.astype(self.work)
         if self.k > 1 and self.scratch.slots == 1:
             values, flags = self.scratch.band(b, win)
             earlier = flags > 0
             t[earlier] = values[earlier]
             tvalid |= earlier
-        r = read_large(self.rep, b, win)
+        r = read_large(self.rep, b, win) if read is None else read[1][b - 1]
         rvalid = valid_pixels(r, self.rep_nodata[b - 1])
         if usable is not None:
             rvalid &= usable
-        return t, tvalid, r, rvalid  # the replacement is only read: kept in its own type (half the memory)
+        return t, tvalid, r, rvalid  # only read: kept in their own type (half the memory of float32 for 16 bits)
 
 
 def _wait_one(pending, store, progress, done):

@@ -10,7 +10,7 @@ import numpy as np
 from osgeo import gdal, gdal_array
 from scipy import ndimage
 
-from .raster_io import band_nodata, nodata_mask, read_large
+from .raster_io import Window, band_nodata, nodata_mask, read_large
 from .staging import SCRATCH_PREFIX, private_dir
 
 
@@ -115,9 +115,26 @@ class Scratch:
         self.values = self.slot_values[0]
         self.flags = drv.Create(os.path.join(self.dir, "flags.tif"), width, height, bands, gdal.GDT_Byte, opts)
 
-    def put(self, band, window, rows, cols, values, flag=1):
+    def put(self, band, window, rows, cols, values, flag=1, strip_pixels=1 << 24):
         """Store values at (rows, cols) relative to window for a 1-based band: marked as filled by pass `flag`
-        (one slot), or added as one more value (several slots; pixels already holding `slots` values are left)."""
+        (one slot), or added as one more value (several slots; pixels already holding `slots` values are left).
+
+        Only the rows the pixels span are touched, in strips of about `strip_pixels` pixels, each read, updated,
+        written and flushed before the next: a group spanning the scene adds a strip to memory, not its window.
+        """
+        if rows.size == 0:
+            return
+        x0, x1 = int(cols.min()), int(cols.max()) + 1
+        r0, r1 = int(rows.min()), int(rows.max()) + 1
+        step = max(256, strip_pixels // max(x1 - x0, 1) // 256 * 256)
+        for y in range(r0, r1, step):
+            sel = np.flatnonzero((rows >= y) & (rows < y + step)) if r1 - r0 > step else slice(None)
+            part = Window(window.x + x0, window.y + y, x1 - x0, min(step, r1 - y))
+            self._put_strip(band, part, rows[sel] - y, cols[sel] - x0, values[sel], flag)
+
+    def _put_strip(self, band, window, rows, cols, values, flag):
+        if rows.size == 0:
+            return
         fb = self.flags.GetRasterBand(band)
         f = fb.ReadAsArray(window.x, window.y, window.w, window.h)
         held = f[rows, cols] if self.slots > 1 else np.zeros(rows.size, np.uint8)

@@ -134,9 +134,34 @@ def read_large(ds, band, window, rows=512):
     return out
 
 
-def read_window_bands(ds, bands, window, dtype=None):
-    """Read several 1-based bands of a window into a (bands, h, w) array."""
-    return np.stack([read_window(ds, b, window, dtype) for b in bands])
+def read_window_bands(ds, bands, window, dtype=None, values=1 << 22):
+    """Read several 1-based bands of a window into a (bands, h, w) array, one dataset read per strip of about
+    `values` pixel values.
+
+    One read for all bands decompresses each block of a pixel-interleaved file once (band by band, each band's
+    read decompresses every block again once GDAL's cache is dropped); the cache is dropped after each strip.
+    """
+    bands = [int(b) for b in bands]
+    rows = max(256, values // max(window.w * len(bands), 1))
+    out = None
+    for y in range(window.y, window.y + window.h, rows):
+        part = Window(window.x, y, window.w, min(rows, window.y + window.h - y))
+        try:
+            arr = ds.ReadAsArray(part.x, part.y, part.w, part.h, band_list=bands)
+        except RuntimeError as err:
+            arr, detail = None, f": {err}"
+        else:
+            detail = ""
+        ds.FlushCache()
+        if arr is None:
+            raise InputError(f"Cannot read bands {bands} of '{ds.GetDescription()}' (columns {part.x}-"
+                             f"{part.x + part.w}, rows {part.y}-{part.y + part.h}){detail}. The file may be "
+                             "truncated or damaged; check it with gdalinfo -checksum.")
+        arr = arr.reshape(len(bands), part.h, part.w)
+        if out is None:
+            out = np.empty((len(bands), window.h, window.w), arr.dtype if dtype is None else dtype)
+        out[:, y - window.y:y - window.y + part.h] = arr
+    return out
 
 
 def same_path(a, b):

@@ -49,8 +49,10 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     ----------
     plan : RingPlan
         The fill geometry.
-    target, rep : (h, w) ndarray of float
-        Target (updated in place with the values of the stepwise rings) and replacement.
+    target, rep : (h, w) ndarray
+        Target and replacement, any real type; only read (pixel windows work on a float copy of an integer
+        target, so the raster runner can keep a large group's target in its own type: half the memory of float32
+        for 16-bit data).
     tvalid, rvalid : (h, w) ndarray of bool
         Where they hold data. Pixels outside the plan's fill region that are valid in both form the initial known
         area; pixels of the fill region not owned by the plan are never known.
@@ -81,10 +83,14 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     blocks = None
     if block_size(half) > 1:  # large windows: statistics over b x b blocks, updated ring by ring (block_sums.py)
         blocks = BlockSums(common, target, rep, offsets, block_size(half), values.dtype)
+        common = None  # the blocks hold all the window statistics need: no pixel array is updated per ring
 
         def sums(r, c, h):
             return blocks.window(r, c, h)
     else:
+        if target.dtype.kind != "f":  # pixel windows read each ring's values back from the target
+            target = target.astype(values.dtype)
+
         def sums(r, c, h):
             return window_sums(common, target, rep, r, c, h, offsets)
     stats_of = _WindowStats(sums, half, min_common, fb, offsets, scale)
@@ -110,10 +116,11 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         del parts
         ok = (status[a:b] != NO_REPLACEMENT) & (status[a:b] != NO_STATS)
         gr, gc, v = plan.rows[a:b][ok], plan.cols[a:b][ok], values[a:b][ok]
-        target[gr, gc] = v
-        common[gr, gc] = True
         if blocks is not None:
             blocks.add(gr, gc, v, rep[gr, gc])
+        else:
+            target[gr, gc] = v
+            common[gr, gc] = True
         if progress is not None:
             progress.update((k + 1) / n_rings)
     return values, status
@@ -258,7 +265,7 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
         if residual_correction:
             boundary = residuals.boundary_residuals(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common)
             values = residuals.add_membrane(plan, values, st, boundary)
-            good = (st != NO_REPLACEMENT) & (st != NO_STATS)
-            t[plan.rows[good], plan.cols[good]] = values[good]
+        good = (st != NO_REPLACEMENT) & (st != NO_STATS)
+        t[plan.rows[good], plan.cols[good]] = values[good]
         status[b][plan.rows, plan.cols] = st
     return target, status
