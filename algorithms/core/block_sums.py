@@ -43,15 +43,18 @@ class BlockSums:
         self.hb, self.wb = -(-h // self.b), -(-w // self.b)
         self.sums = np.zeros((5, self.hb, self.wb), dtype)
         step = max(self.b, (1 << 20) // max(w, 1) // self.b * self.b)
-        for y in range(0, h, step):
+        for y in range(0, h, step):  # strips of about a million pixels, summed in the stored precision
             c = common[y:y + step]
-            planes = np.zeros((5, -(-c.shape[0] // self.b) * self.b, self.wb * self.b))
-            planes[0, :c.shape[0], :w] = c
+            ch = c.shape[0]
+            rb = -(-ch // self.b)
+            planes = np.zeros((5, rb * self.b, self.wb * self.b), dtype)
+            planes[0, :ch, :w] = c
+            off = ~c
             for i, (arr, o) in enumerate(((target, offsets[0]), (rep, offsets[1]))):
-                v = np.where(c, arr[y:y + step] - o, 0.0)
-                planes[1 + 2 * i, :c.shape[0], :w] = v
-                planes[2 + 2 * i, :c.shape[0], :w] = v * v
-            rb = planes.shape[1] // self.b
+                v = planes[1 + 2 * i, :ch, :w]
+                np.subtract(arr[y:y + step], o, out=v, dtype=dtype, casting="unsafe")
+                np.copyto(v, 0, where=off)
+                np.multiply(v, v, out=planes[2 + 2 * i, :ch, :w])
             self.sums[:, y // self.b:y // self.b + rb] = planes.reshape(5, rb, self.b, self.wb, self.b).sum(axis=(2, 4))
 
     def add(self, rows, cols, tvals, rvals):
@@ -75,9 +78,10 @@ class BlockSums:
         j0 = np.maximum((cols - half) // b, 0)
         j1 = np.minimum((cols + half) // b + 1, self.wb)
         y0, y1, x0, x1 = int(i0.min()), int(i1.max()), int(j0.min()), int(j1.max())
-        sat = np.zeros((5, y1 - y0 + 1, x1 - x0 + 1))
-        sat[:, 1:, 1:] = self.sums[:, y0:y1, x0:x1]
-        np.cumsum(sat, axis=1, out=sat)
-        np.cumsum(sat, axis=2, out=sat)
+        sat = np.empty((5, y1 - y0 + 1, x1 - x0 + 1))
+        sat[:, 0] = 0.0
+        sat[:, 1:, 0] = 0.0
+        np.cumsum(self.sums[:, y0:y1, x0:x1], axis=1, dtype=np.float64, out=sat[:, 1:, 1:])
+        np.cumsum(sat[:, 1:, 1:], axis=2, out=sat[:, 1:, 1:])
         i0, i1, j0, j1 = i0 - y0, i1 - y0, j0 - x0, j1 - x0
         return sat[:, i1, j1] - sat[:, i0, j1] - sat[:, i1, j0] + sat[:, i0, j0]
