@@ -24,7 +24,7 @@ CELL = 16        # side of the coarse cells used to group the fill region
 PLAN_TILE = 256  # tile of the per-ring statistics (see slra.RingPlan)
 MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
-READ_ALL_BYTES = 1 << 28  # group windows whose bands (target and replacement) fit in this are read all at once
+READ_ALL_BYTES = 1 << 26  # group windows whose bands (target and replacement) fit in this are read all at once
 STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK), ("interpolated", slra.INTERPOLATED),
                ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS))
 

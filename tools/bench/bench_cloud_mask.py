@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from peak_memory import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = ROOT / "build" / "plugins"
@@ -100,7 +101,7 @@ def report_child(jobs, spec):
     args = json.loads(spec)
     result = jobs[args["job"]](args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     result["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # whole process, less sensitive to other load
     print("RESULT " + json.dumps(result), flush=True)
 

@@ -46,20 +46,23 @@ def run(alg, params):
 
 
 CORE = """
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[4])
+from peak_memory import peak_rss_mb
 from cloud_removal.algorithms.core.reclassify import reclassify_raster
 from cloud_removal.algorithms.core.remap import Remap, parse_remap
 t = time.perf_counter()
 reclassify_raster(sys.argv[2], 1, Remap(tuple(parse_remap("1 1;2 1;3 1")), True), sys.argv[3])
 print(json.dumps({"seconds": time.perf_counter() - t,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "max_rss_mb": peak_rss_mb()}))
 """
 
 
 def core_only(src, out):
     """The numeric core without QGIS, to show its own memory bound beside QGIS's start-up footprint."""
-    proc = subprocess.run([sys.executable, "-c", CORE, str(ROOT / "build" / "plugins"), str(src), str(out)],
+    proc = subprocess.run([sys.executable, "-c", CORE, str(ROOT / "build" / "plugins"), str(src), str(out),
+                           str(Path(__file__).resolve().parent)],
                           capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

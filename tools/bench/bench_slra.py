@@ -15,7 +15,6 @@ missed reach) and from its cost on simulated fills. Speed: synthetic uint16 rast
 """
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from osgeo import gdal
+from peak_memory import peak_rss_mb
 from scipy import ndimage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -339,7 +339,7 @@ def speed_child(size, window, frac):
     t0, c0 = time.time(), time.process_time()
     s = run_slra(paths["t"], paths["r"], paths["m"], out, window_size=window, residual_correction=True)
     wall, cpu = time.time() - t0, time.process_time() - c0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    rss = peak_rss_mb()
     print(json.dumps({"wall": wall, "cpu": cpu, "rss_mb": rss, "fill": s["fill_pixels"], "groups": s["groups"]}))
 
 

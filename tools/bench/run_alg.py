@@ -4,12 +4,12 @@ Usage: run_alg.py ALGORITHM_ID 'JSON_PARAMETERS'  (ALGORITHM_ID "none" measures 
 """
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from peak_memory import peak_rss_mb  # noqa: E402
 from qgis_headless import start  # noqa: E402
 
 APP, PROVIDER = start()
@@ -21,4 +21,4 @@ start = time.perf_counter()
 if alg != "none":
     processing.run(alg, params, feedback=QgsProcessingFeedback())
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": seconds, "max_rss_mb": peak_rss_mb()}))
