@@ -56,6 +56,19 @@ def test_equals_array_core_with_several_groups_and_block_sizes(case, tmp_path):
     assert any("independent group" in line for line in logs)
 
 
+@pytest.mark.parametrize("window, dtype", [(20, None), (80, np.uint16)])  # pixel windows; block sums, int target
+def test_band_by_band_reads_give_the_same_output(case, tmp_path, monkeypatch, window, dtype):
+    """Small group windows are read with one read of all bands; larger ones band by band: same output."""
+    from cloud_removal.algorithms.core import fill_runner
+
+    _, _, mp, t, r, _ = case
+    tp, rp = write(tmp_path / "ti.tif", t, dtype=dtype), write(tmp_path / "ri.tif", r, dtype=dtype)
+    slra_raster.run_slra(tp, rp, mp, tmp_path / "all.tif", window_size=window)
+    monkeypatch.setattr(fill_runner, "READ_ALL_BYTES", 0)
+    slra_raster.run_slra(tp, rp, mp, tmp_path / "each.tif", window_size=window)
+    np.testing.assert_array_equal(read(tmp_path / "each.tif"), read(tmp_path / "all.tif"))
+
+
 def test_buffer_grows_region(case, tmp_path):
     tp, rp, mp, t, r, m = case
     s = slra_raster.run_slra(tp, rp, mp, tmp_path / "o.tif", window_size=20, buffer=3)
