@@ -112,9 +112,11 @@ class PassFiller:
             t, tvalid, r, rvalid = arrays
             arrays.clear()  # the band arrays live only here, so they are freed before the membrane solve
             part = Progress(lambda pct: done.__setitem__(b - 1, pct / 100.0), cancelled)
-            values, st = slra.fill_band(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common, part)
+            summary = slra.band_summary(plan, t, r, tvalid, rvalid)
+            values, st = slra.fill_band(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common, part, summary)
             if self.plan.residual_correction:
-                boundary = residuals.boundary_residuals(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common)
+                boundary = residuals.boundary_residuals(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common,
+                                                        summary)
                 del t, tvalid, r, rvalid
                 values = residuals.add_membrane(plan, values, st, boundary)
             return values, st

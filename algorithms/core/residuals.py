@@ -17,10 +17,11 @@ from scipy import ndimage
 from .slra_stats import MIN_COMMON, NO_REPLACEMENT, NO_STATS, adjust, common_summary, moments, tiled_window_sums
 
 
-def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON):
+def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, summary=None):
     """Residual target - SLRA prediction at the known pixels 4-adjacent to the owned fill region.
 
     The prediction at a clear pixel uses the same window statistics over the initially known common pixels.
+    `summary`: common_summary of those pixels (slra.band_summary), when the caller already has it.
     Returns (rows, cols, residuals) of the pixels where it is defined.
     """
     own = plan.own_mask()
@@ -29,7 +30,7 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     ys, xs = np.nonzero(near & common)
     if ys.size == 0:
         return ys, xs, np.zeros(0)
-    offsets, scale, _ = common_summary(common, target, rep)
+    offsets, scale, _ = common_summary(common, target, rep) if summary is None else summary
     s = tiled_window_sums(common, target, rep, ys, xs, half, offsets)
     ok = s[0] >= min_common
     ys, xs, s = ys[ok], xs[ok], s[:, ok]

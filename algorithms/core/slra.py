@@ -35,7 +35,7 @@ from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are
 STEPWISE_DEPTH = 2  # with residual correction, rings are filled stepwise up to this many half-windows deep
 
 
-def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, progress=None):
+def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, progress=None, summary=None):
     """Fill one band over a RingPlan, ring by ring from the region's edge inward (Li et al. 2019).
 
     Each pixel gets its replacement value matched to the target's mean and standard deviation over the known
@@ -62,6 +62,8 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         Fewest known common pixels of a window before it is widened.
     progress : Progress, optional
         Receives the share of rings done.
+    summary : tuple, optional
+        band_summary of these arrays, when the caller already has it (residuals.boundary_residuals takes the same).
 
     Returns
     -------
@@ -79,7 +81,7 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         status[~rvalid[plan.rows, plan.cols]] = NO_REPLACEMENT
         return values, status
     # Fallback: the statistics of every initially known common pixel around the region.
-    offsets, scale, fb = common_summary(common, target, rep)
+    offsets, scale, fb = common_summary(common, target, rep) if summary is None else summary
     blocks = None
     if block_size(half) > 1:  # large windows: statistics over b x b blocks, updated ring by ring (block_sums.py)
         blocks = BlockSums(common, target, rep, offsets, block_size(half), values.dtype)
@@ -124,6 +126,12 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         if progress is not None:
             progress.update((k + 1) / n_rings)
     return values, status
+
+
+def band_summary(plan, target, rep, tvalid, rvalid):
+    """Offsets, scale and fallback sums (slra_stats.common_summary) of the pixels known in both images outside the
+    fill region: computed once per band for fill_band and residuals.boundary_residuals."""
+    return common_summary(~plan.fill & tvalid & rvalid, target, rep)
 
 
 RING_CHUNK = 1 << 18  # plan pixels adjusted at once
@@ -261,9 +269,10 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
     status = np.zeros((nb,) + plan.shape, np.uint8)
     for b in range(nb):
         t = target[b]
-        values, st = fill_band(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common)
+        summary = band_summary(plan, t, rep[b], tvalid[b], rvalid[b])
+        values, st = fill_band(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common, summary=summary)
         if residual_correction:
-            boundary = residuals.boundary_residuals(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common)
+            boundary = residuals.boundary_residuals(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common, summary)
             values = residuals.add_membrane(plan, values, st, boundary)
         good = (st != NO_REPLACEMENT) & (st != NO_STATS)
         t[plan.rows[good], plan.cols[good]] = values[good]

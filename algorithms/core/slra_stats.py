@@ -98,23 +98,27 @@ def _row_chunks(shape, pixels=1 << 22):
 
 def common_summary(common, target, rep):
     """Offsets (mean target, mean replacement), the replacement's mean magnitude and the fallback sums
-    (window_sums' five rows over every common pixel), computed by row chunks in bounded memory."""
-    n = st = sr = sa = 0.0
+    (window_sums' five rows over every common pixel, around the offsets), in one pass by row chunks in bounded
+    memory: sums are taken around the first chunk's means and moved to the overall means exactly
+    (sum (x - m)^2 = sum (x - s)^2 - n (m - s)^2), which keeps their rounding as small as two passes would."""
+    n, sa, shift = 0, 0.0, None
+    acc = np.zeros(4)  # sum t - s_t, sum (t - s_t)^2, sum r - s_r, sum (r - s_r)^2
     for sl in _row_chunks(common.shape):
         c = common[sl]
-        t, r = target[sl][c], rep[sl][c]
-        n += c.sum()
-        st += t.sum(dtype=np.float64)
-        sr += r.sum(dtype=np.float64)
-        sa += np.abs(r, dtype=np.float64).sum()
+        t = target[sl][c].astype(np.float64)
+        if t.size == 0:
+            continue
+        r = rep[sl][c].astype(np.float64)
+        sa += np.abs(r).sum()
+        if shift is None:
+            shift = (t.mean(), r.mean())
+        t -= shift[0]
+        r -= shift[1]
+        n += t.size
+        acc += (t.sum(), (t * t).sum(), r.sum(), (r * r).sum())
     if n == 0:
         return (0.0, 0.0), 0.0, np.zeros(5)
-    offsets = (st / n, sr / n)
-    fb = np.zeros(5)
-    fb[0] = n
-    for sl in _row_chunks(common.shape):
-        c = common[sl]
-        tt = np.subtract(target[sl][c], offsets[0], dtype=np.float64)
-        rr = np.subtract(rep[sl][c], offsets[1], dtype=np.float64)
-        fb[1:] += (tt.sum(), (tt * tt).sum(), rr.sum(), (rr * rr).sum())
+    dt, dr = acc[0] / n, acc[2] / n
+    offsets = (shift[0] + dt, shift[1] + dr)
+    fb = np.array([float(n), 0.0, max(acc[1] - n * dt * dt, 0.0), 0.0, max(acc[3] - n * dr * dr, 0.0)])
     return offsets, sa / n, fb
