@@ -129,12 +129,13 @@ class PassFiller:
                 self.summary[key] += int((st == code).sum())
             if b == 1:
                 self.given += int(good.sum())
-            every = bool(good.all())  # the usual case: no copies of the plan's (possibly very long) pixel lists
-            out = values if every else values[good]
+            if good.all():  # the usual case: no copies of the plan's (possibly very long) pixel lists
+                rows, cols, out = plan.rows, plan.cols, values
+            else:
+                rows, cols, out = plan.rows[good], plan.cols[good], values[good]
             if self.scratch.slots == 1:  # medians are converted after combining (fill_merge)
                 out = to_dtype(out, self.inputs.dtype, self.inputs.nodata[b - 1])
-            self.scratch.put(b, win, plan.rows if every else plan.rows[good], plan.cols if every else plan.cols[good],
-                             out, self.k)
+            self.scratch.put(b, win, rows, cols, out, self.k)
             done[b - 1] = 1.0
 
         per_band = win.w * win.h * (2 * np.dtype(self.work).itemsize + 4)

@@ -95,22 +95,29 @@ def source_windows(ds, band=1, target_pixels=DEFAULT_BLOCK_PIXELS):
     return list(block_windows(ds.RasterXSize, ds.RasterYSize, bw, bh, target_pixels))
 
 
+def _read_or_fail(read, ds, what, window, **options):
+    """The array `read(x, y, w, h, **options)` returns for the window; InputError naming the file, `what` and the
+    window when GDAL fails or gives none."""
+    try:
+        arr = read(window.x, window.y, window.w, window.h, **options)
+    except RuntimeError as err:
+        arr, detail = None, f": {err}"
+    else:
+        detail = ""
+    if arr is None:
+        raise InputError(f"Cannot read {what} of '{ds.GetDescription()}' (columns {window.x}-"
+                         f"{window.x + window.w}, rows {window.y}-{window.y + window.h}){detail}. The file may be "
+                         "truncated or damaged; check it with gdalinfo -checksum.")
+    return arr
+
+
 def read_window(ds, band, window, dtype=None):
     """Read one band's window as a 2-D array (optionally converted to dtype).
 
     A window that reaches the right edge ends a row of blocks: the dataset's cached blocks are then dropped,
     since each is read once, and GDAL's cache would otherwise grow towards the scene's size.
     """
-    try:
-        arr = ds.GetRasterBand(band).ReadAsArray(window.x, window.y, window.w, window.h)
-    except RuntimeError as err:
-        arr, detail = None, f": {err}"
-    else:
-        detail = ""
-    if arr is None:
-        raise InputError(f"Cannot read band {band} of '{ds.GetDescription()}' (columns {window.x}-"
-                         f"{window.x + window.w}, rows {window.y}-{window.y + window.h}){detail}. The file may be "
-                         "truncated or damaged; check it with gdalinfo -checksum.")
+    arr = _read_or_fail(ds.GetRasterBand(band).ReadAsArray, ds, f"band {band}", window)
     if window.x + window.w >= ds.RasterXSize:
         ds.FlushCache()
     return arr if dtype is None else arr.astype(dtype, copy=False)
@@ -147,16 +154,9 @@ def read_window_bands(ds, bands, window, dtype=None, values=1 << 22):
     for y in range(window.y, window.y + window.h, rows):
         part = Window(window.x, y, window.w, min(rows, window.y + window.h - y))
         try:
-            arr = ds.ReadAsArray(part.x, part.y, part.w, part.h, band_list=bands)
-        except RuntimeError as err:
-            arr, detail = None, f": {err}"
-        else:
-            detail = ""
-        ds.FlushCache()
-        if arr is None:
-            raise InputError(f"Cannot read bands {bands} of '{ds.GetDescription()}' (columns {part.x}-"
-                             f"{part.x + part.w}, rows {part.y}-{part.y + part.h}){detail}. The file may be "
-                             "truncated or damaged; check it with gdalinfo -checksum.")
+            arr = _read_or_fail(ds.ReadAsArray, ds, f"bands {bands}", part, band_list=bands)
+        finally:
+            ds.FlushCache()
         arr = arr.reshape(len(bands), part.h, part.w)
         if out is None:
             out = np.empty((len(bands), window.h, window.w), arr.dtype if dtype is None else dtype)
