@@ -15,7 +15,15 @@ from qgis.core import (
 from .base import CloudRemovalAlgorithm
 from .core.multi_date import DEFAULT_COMBINE, ORDERS, run_multi_date_fill
 from .generate_cloud_mask import GenerateCloudMask
-from .parameters import ModelFile, NameOrIndexEnum, advanced, fill_parameters, mask_model_options, mask_model_parameters
+from .parameters import (
+    ModelFile,
+    NameOrIndexEnum,
+    advanced,
+    fill_options,
+    fill_parameters,
+    mask_model_options,
+    mask_model_parameters,
+)
 
 
 class MultiDateCloudFill(CloudRemovalAlgorithm):
@@ -119,9 +127,7 @@ class MultiDateCloudFill(CloudRemovalAlgorithm):
             mask_options=mask_options,
             mask_classes=self.CLASS_VALUES[self.parameterAsEnum(parameters, self.CLASSES_TO_REMOVE, context)],
             fill_nodata=self.parameterAsBoolean(parameters, self.FILL_NODATA, context),
-            window_size=self.parameterAsInt(parameters, self.WINDOW_SIZE, context),
-            buffer=self.parameterAsInt(parameters, self.BUFFER, context),
-            residual_correction=self.parameterAsBoolean(parameters, self.RESIDUAL_CORRECTION, context),
+            **fill_options(self, parameters, context),
             source_output=outputs[self.OUTPUT_SOURCE], remaining_output=outputs[self.OUTPUT_REMAINING],
             progress=self.progress(feedback), combine=self.parameterAsInt(parameters, self.COMBINE_DATES, context))
         feedback.pushInfo(self.tr("Wrote {} ({} of {} pixels filled).").format(

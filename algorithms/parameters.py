@@ -13,9 +13,11 @@ from qgis.core import (
 from .core.fill_plan import DEFAULT_BUFFER, DEFAULT_WINDOW, MAX_BUFFER
 from .core.onnx_model import PROVIDER_NAMES
 from .core.shadow_check import DEFAULT_MAX_CLOUD_HEIGHT
+from .core.slra_stats import GAIN_RULES
 
 EXECUTION_PROVIDER, SHADOW_CHECK = "EXECUTION_PROVIDER", "SHADOW_CHECK"
 MAX_CLOUD_HEIGHT, SUN_AZIMUTH, SUN_ZENITH = "MAX_CLOUD_HEIGHT", "SUN_AZIMUTH", "SUN_ZENITH"
+GAIN = "GAIN"
 
 
 class NameOrIndexEnum(QgsProcessingParameterEnum):
@@ -73,14 +75,23 @@ class ModelFile(QgsProcessingParameterFile):
 
 
 def fill_parameters(alg):
-    """WINDOW_SIZE, BUFFER and RESIDUAL_CORRECTION, as every fill (SLRA, multi-date) offers them."""
+    """WINDOW_SIZE, BUFFER, RESIDUAL_CORRECTION and GAIN (advanced), as every fill (SLRA, multi-date) offers them."""
     return [
         QgsProcessingParameterNumber(alg.WINDOW_SIZE, alg.tr("Window size (pixels, multiple of 20)"),
                                      QgsProcessingParameterNumber.Integer, DEFAULT_WINDOW, minValue=20),
         QgsProcessingParameterNumber(alg.BUFFER, alg.tr("Buffer (pixels)"), QgsProcessingParameterNumber.Integer,
                                      DEFAULT_BUFFER, minValue=0, maxValue=MAX_BUFFER),
         QgsProcessingParameterBoolean(alg.RESIDUAL_CORRECTION, alg.tr("Residual correction"), True),
+        advanced(NameOrIndexEnum(GAIN, alg.tr("Gain of the adjustment"), list(GAIN_RULES), default=GAIN_RULES[0])),
     ]
+
+
+def fill_options(alg, parameters, context):
+    """The FillPlan options of the parameters fill_parameters() added to `alg`."""
+    return {"window_size": alg.parameterAsInt(parameters, alg.WINDOW_SIZE, context),
+            "buffer": alg.parameterAsInt(parameters, alg.BUFFER, context),
+            "residual_correction": alg.parameterAsBoolean(parameters, alg.RESIDUAL_CORRECTION, context),
+            "gain_rule": NameOrIndexEnum.value_name(parameters.get(GAIN), list(GAIN_RULES), GAIN_RULES[0])}
 
 
 def advanced(param):

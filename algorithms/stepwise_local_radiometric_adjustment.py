@@ -8,7 +8,7 @@ from qgis.core import (
 
 from .base import CloudRemovalAlgorithm
 from .core.slra_raster import run_slra
-from .parameters import fill_parameters
+from .parameters import fill_options, fill_parameters
 
 
 class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
@@ -46,9 +46,6 @@ class StepwiseLocalRadiometricAdjustment(CloudRemovalAlgorithm):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         summary = self.run_core(
             run_slra, source, replacement, mask, output, mask_band=mask_band,
-            window_size=self.parameterAsInt(parameters, self.WINDOW_SIZE, context),
-            buffer=self.parameterAsInt(parameters, self.BUFFER, context),
-            residual_correction=self.parameterAsBoolean(parameters, self.RESIDUAL_CORRECTION, context),
-            progress=self.progress(feedback))
+            progress=self.progress(feedback), **fill_options(self, parameters, context))
         feedback.pushInfo(self.tr("Wrote {} ({} pixels in the fill region).").format(output, summary["fill_pixels"]))
         return self.style_outputs(context, {self.OUTPUT: output}, source)

@@ -141,7 +141,7 @@ def reclassify(input, output, band=1, remap="1 1;2 1;3 1", table=None, missing_v
 
 
 def slra_fill(input, replacement, mask, output, mask_band=1, window_size=DEFAULT_WINDOW, buffer=DEFAULT_BUFFER,
-              residual_correction=True, progress=None, log=None, is_cancelled=None):
+              residual_correction=True, gain="correlation", progress=None, log=None, is_cancelled=None):
     """Stepwise Local Radiometric Adjustment (`cloudremoval:stepwiselocalradiometricadjustment`).
 
     Parameters
@@ -155,6 +155,9 @@ def slra_fill(input, replacement, mask, output, mask_band=1, window_size=DEFAULT
         Side of the local statistics window (multiple of 20) and growth of the mask in pixels (0-15).
     residual_correction : bool
         Add the harmonic correction of the residuals at the region's border.
+    gain : {"correlation", "std_ratio"}
+        The adjustment's gain in each window: the ratio of standard deviations times the square root of the
+        correlation of the two dates (default), or the ratio alone (Li et al. 2019).
     progress, log, is_cancelled : callable or None
         See the module's documentation.
 
@@ -164,14 +167,14 @@ def slra_fill(input, replacement, mask, output, mask_band=1, window_size=DEFAULT
         The fill's summary (fill_pixels, filled, widened, fallback, remaining).
     """
     return run_slra(input, replacement, mask, output, mask_band=int(mask_band or 1), window_size=int(window_size),
-                    buffer=int(buffer), residual_correction=bool(residual_correction),
+                    buffer=int(buffer), residual_correction=bool(residual_correction), gain_rule=gain,
                     progress=_progress(progress, log, is_cancelled))
 
 
 def multi_date_fill(input, replacements, output, input_mask=None, replacement_masks=None, order="similar",
                     auto_mask=True, classes_to_remove=1, fill_nodata=True, window_size=DEFAULT_WINDOW,
-                    buffer=DEFAULT_BUFFER, residual_correction=True, product_level="L1C", scale=None, offset=None,
-                    model=None, output_source=None, output_remaining=None, threads=0,
+                    buffer=DEFAULT_BUFFER, residual_correction=True, gain="correlation", product_level="L1C",
+                    scale=None, offset=None, model=None, output_source=None, output_remaining=None, threads=0,
                     combine_dates=DEFAULT_COMBINE, shadow_check=True, execution_provider="auto", progress=None,
                     log=None, is_cancelled=None):
     """Multi-Date Cloud Fill (`cloudremoval:multidatecloudfill`): fill from several dates, each where it is clear.
@@ -190,7 +193,7 @@ def multi_date_fill(input, replacements, output, input_mask=None, replacement_ma
         Computed masks: 0 clouds, 1 clouds and cloud shadows.
     fill_nodata : bool
         Also fill the input's nodata pixels.
-    window_size, buffer, residual_correction
+    window_size, buffer, residual_correction, gain
         As in `slra_fill`.
     product_level, scale, offset, model
         The computed masks' options, as in `cloud_mask`.
@@ -224,7 +227,7 @@ def multi_date_fill(input, replacements, output, input_mask=None, replacement_ma
             input_mask=_nonempty(input_mask), replacement_masks=list(replacement_masks or []), order=order,
             auto_mask=bool(auto_mask), mask_options=mask_options, mask_classes=[(1,), (1, 2)][int(classes_to_remove)],
             fill_nodata=bool(fill_nodata), window_size=int(window_size), buffer=int(buffer),
-            residual_correction=bool(residual_correction), source_output=_nonempty(output_source),
+            residual_correction=bool(residual_correction), gain_rule=gain, source_output=_nonempty(output_source),
             remaining_output=_nonempty(output_remaining), progress=_progress(progress, log, is_cancelled),
             combine=int(combine_dates))
 

@@ -9,6 +9,8 @@ window's width).
 
 import numpy as np
 
+from .slra_stats import SUMS
+
 BLOCK_HALF = 20  # one block pixel per this many pixels of the window's half-width
 
 
@@ -18,8 +20,9 @@ def block_size(half):
 
 
 class BlockSums:
-    """Per b x b block: count, sum and sum of squares of target and replacement (minus `offsets`) over the common
-    pixels; `add` puts newly known pixels in, `window` gives window_sums' five rows for a set of pixels.
+    """Per b x b block: count, sums, sums of squares and sum of products of target and replacement (minus
+    `offsets`) over the common pixels; `add` puts newly known pixels in, `window` gives window_sums' rows for a
+    set of pixels.
 
     Parameters
     ----------
@@ -33,7 +36,7 @@ class BlockSums:
         Block side in pixels.
     dtype : numpy dtype, optional
         Precision of the stored block sums: float64 by default; the raster runner passes its float32 working
-        precision, which halves the largest table of a scene-wide region (5 values per block) while each window's
+        precision, which halves the largest table of a scene-wide region (SUMS values per block) while each window's
         summed-area table is still built in float64 (relative error of the statistics ~1e-7).
     """
 
@@ -41,13 +44,13 @@ class BlockSums:
         self.b, self.offsets = int(b), offsets
         h, w = common.shape
         self.hb, self.wb = -(-h // self.b), -(-w // self.b)
-        self.sums = np.zeros((5, self.hb, self.wb), dtype)
+        self.sums = np.zeros((SUMS, self.hb, self.wb), dtype)
         step = max(self.b, (1 << 20) // max(w, 1) // self.b * self.b)
         for y in range(0, h, step):  # strips of about a million pixels, summed in the stored precision
             c = common[y:y + step]
             ch = c.shape[0]
             rb = -(-ch // self.b)
-            planes = np.zeros((5, rb * self.b, self.wb * self.b), dtype)
+            planes = np.zeros((SUMS, rb * self.b, self.wb * self.b), dtype)
             planes[0, :ch, :w] = c
             off = ~c
             for i, (arr, o) in enumerate(((target, offsets[0]), (rep, offsets[1]))):
@@ -55,6 +58,7 @@ class BlockSums:
                 np.subtract(arr[y:y + step], o, out=v, dtype=dtype, casting="unsafe")
                 np.copyto(v, 0, where=off)
                 np.multiply(v, v, out=planes[2 + 2 * i, :ch, :w])
+            np.multiply(planes[1, :ch, :w], planes[3, :ch, :w], out=planes[5, :ch, :w])
             self.sums[:, y // self.b:y // self.b + rb] = _block_totals(planes, self.b)
 
     def add(self, rows, cols, tvals, rvals):
@@ -65,20 +69,20 @@ class BlockSums:
         cells, inverse = np.unique(flat, return_inverse=True)
         t = np.asarray(tvals, np.float64) - self.offsets[0]
         r = np.asarray(rvals, np.float64) - self.offsets[1]
-        view = self.sums.reshape(5, -1)
-        for i, weights in enumerate((None, t, t * t, r, r * r)):
+        view = self.sums.reshape(SUMS, -1)
+        for i, weights in enumerate((None, t, t * t, r, r * r, t * r)):
             view[i, cells] += np.bincount(inverse, weights=weights, minlength=cells.size)
 
     def window(self, rows, cols, half):
-        """(5, n) sums over the blocks touching each pixel's (2 half + 1)^2 window: n, sum t, sum t^2, sum r,
-        sum r^2 (minus the offsets), like slra.window_sums."""
+        """(SUMS, n) sums over the blocks touching each pixel's (2 half + 1)^2 window: n, sum t, sum t^2, sum r,
+        sum r^2, sum t r (minus the offsets), like slra.window_sums."""
         b = self.b
         i0 = np.maximum((rows - half) // b, 0)
         i1 = np.minimum((rows + half) // b + 1, self.hb)
         j0 = np.maximum((cols - half) // b, 0)
         j1 = np.minimum((cols + half) // b + 1, self.wb)
         y0, y1, x0, x1 = int(i0.min()), int(i1.max()), int(j0.min()), int(j1.max())
-        sat = np.empty((5, y1 - y0 + 1, x1 - x0 + 1))
+        sat = np.empty((SUMS, y1 - y0 + 1, x1 - x0 + 1))
         sat[:, 0] = 0.0
         sat[:, 1:, 0] = 0.0
         np.cumsum(self.sums[:, y0:y1, x0:x1], axis=1, dtype=np.float64, out=sat[:, 1:, 1:])

@@ -8,6 +8,7 @@ from .fill_store import MaskReader
 from .progress import InputError
 from .raster_formats import check_outputs
 from .raster_io import band_nodata, check_band, numpy_dtype, open_raster
+from .slra_stats import GAIN_RULES
 
 DEFAULT_WINDOW = 80
 DEFAULT_BUFFER = 2  # chosen by measurement: see the README (Stepwise Local Radiometric Adjustment)
@@ -65,6 +66,7 @@ class FillPlan:
     window_size: int = DEFAULT_WINDOW
     buffer: int = DEFAULT_BUFFER
     residual_correction: bool = True
+    gain_rule: str = "correlation"  # slra_stats.GAIN_RULES: sqrt(rho) std_t / std_r, or the paper's std_t / std_r
     source_output: str = None
     remaining_output: str = None
     ring_width: int = 2
@@ -107,6 +109,8 @@ def check_plan(plan):
     src = open_raster(plan.input_path, "input raster")
     nb, dtype = src.RasterCount, numpy_dtype(src, 1)
     check_parameters(plan.window_size, plan.buffer, src.RasterXSize, src.RasterYSize)
+    if plan.gain_rule not in GAIN_RULES:
+        raise InputError(f"GAIN must be one of {', '.join(GAIN_RULES)}; got {plan.gain_rule!r}.")
     if int(plan.combine) != plan.combine or not 1 <= plan.combine <= 255:
         raise InputError(f"COMBINE_DATES must be a whole number from 1 to 255; got {plan.combine}.")
     check_outputs(plan.output_paths(), plan.input_paths(), {"output": nb}, {"output": dtype})

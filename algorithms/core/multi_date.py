@@ -151,6 +151,7 @@ class MultiDateOptions:
     window_size: int = 80
     buffer: int = 2
     residual_correction: bool = True
+    gain_rule: str = "correlation"
     source_output: str = None
     remaining_output: str = None
     combine: int = DEFAULT_COMBINE
@@ -219,8 +220,8 @@ def run_multi_date_fill(input_path, replacements, output_path, progress=NULL_PRO
                                                 for k, i in enumerate(idx, start=1)))
     plan = FillPlan(input_path=str(input_path), output=str(output_path), mask=input_mask, fill_nodata=fill_nodata,
                     sources=[Source(replacements[i], masks[i]) for i in idx], window_size=o.window_size,
-                    buffer=o.buffer, residual_correction=o.residual_correction, source_output=o.source_output,
-                    remaining_output=o.remaining_output,
+                    buffer=o.buffer, residual_correction=o.residual_correction, gain_rule=o.gain_rule,
+                    source_output=o.source_output, remaining_output=o.remaining_output,
                     extra_inputs={f"mask {j}": m for j, m in enumerate(masks) if m}, combine=o.combine,
                     threads=int((mask_options or {}).get("threads") or 0))
     # Checked before any mask is computed (a target mask may still come: so "nothing to fill" is not asked here);

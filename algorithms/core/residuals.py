@@ -13,14 +13,26 @@ images using stepwise radiometric adjustment and residual correction. Remote Sen
 
 import numpy as np
 
-from .slra_stats import MIN_COMMON, NO_REPLACEMENT, NO_STATS, adjust, common_summary, moments, tiled_window_sums
+from .slra_stats import (
+    GAIN_RULES,
+    MIN_COMMON,
+    NO_REPLACEMENT,
+    NO_STATS,
+    adjust,
+    common_summary,
+    covariance,
+    moments,
+    tiled_window_sums,
+)
 
 
-def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, summary=None):
+def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, summary=None,
+                       gain_rule="correlation"):
     """Residual target - SLRA prediction at the known pixels 4-adjacent to the owned fill region.
 
     The prediction at a clear pixel uses the same window statistics over the initially known common pixels.
-    `summary`: common_summary of those pixels (slra.band_summary), when the caller already has it.
+    `summary`: common_summary of those pixels (slra.band_summary), when the caller already has it; `gain_rule`:
+    as the fill's (slra.fill_band), so the residuals are those of the same adjustment.
     Returns (rows, cols, residuals) of the pixels where it is defined.
     """
     own = plan.own_mask()
@@ -40,7 +52,8 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     if ys.size == 0:
         return ys, xs, np.zeros(0)
     mt, vt, mr, vr = moments(s, offsets)
-    pred = adjust(mt, vt, mr, vr, rep[ys, xs].astype(np.float64), scale)
+    cov = covariance(s) if gain_rule == GAIN_RULES[0] else None
+    pred = adjust(mt, vt, mr, vr, rep[ys, xs].astype(np.float64), scale, cov)
     return ys, xs, target[ys, xs].astype(np.float64) - pred
 
 

@@ -16,16 +16,19 @@ from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are
     FILLED,
     GAIN_MAX,
     GAIN_MIN,
+    GAIN_RULES,
     INTERPOLATED,
     MIN_COMMON,
     NO_REPLACEMENT,
     NO_STATS,
+    SUMS,
     WIDEN,
     WIDENED,
     ZERO_VAR_REL,
     _row_chunks,
     adjust,
     common_summary,
+    covariance,
     gain,
     moments,
     tiled_window_sums,
@@ -35,7 +38,8 @@ from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are
 STEPWISE_DEPTH = 2  # with residual correction, rings are filled stepwise up to this many half-windows deep
 
 
-def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, progress=None, summary=None):
+def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, progress=None, summary=None,
+              gain_rule="correlation"):
     """Fill one band over a RingPlan, ring by ring from the region's edge inward (Li et al. 2019).
 
     Each pixel gets its replacement value matched to the target's mean and standard deviation over the known
@@ -64,6 +68,9 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         Receives the share of rings done.
     summary : tuple, optional
         band_summary of these arrays, when the caller already has it (residuals.boundary_residuals takes the same).
+    gain_rule : {"correlation", "std_ratio"}
+        The gain of each window (slra_stats.gain): the standard deviation ratio times the square root of the
+        window's correlation (default), or the paper's standard deviation ratio.
 
     Returns
     -------
@@ -95,13 +102,13 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
 
         def sums(r, c, h):
             return window_sums(common, target, rep, r, c, h, offsets)
-    stats_of = _WindowStats(sums, half, min_common, fb, offsets, scale)
+    stats_of = _WindowStats(sums, half, min_common, fb, offsets, scale, _uses_correlation(gain_rule))
     n_rings = len(plan.ring_first)
     need_edge = plan.n_stepwise < n_rings
     edge = None  # (rows, cols, gain, offset) of the last stepwise ring that made values
     for k in range(n_rings):
         if k == plan.n_stepwise and edge is not None:
-            _fill_deep(plan, rep, rvalid, edge, _fallback_transform(fb, offsets, scale), values, status)
+            _fill_deep(plan, rep, rvalid, edge, _fallback_transform(stats_of), values, status)
             break
         a = plan.seg_start[plan.ring_first[k]]
         b = plan.seg_end[plan.ring_last[k] - 1]
@@ -149,17 +156,24 @@ def _ring_chunks(plan, k):
         s0 = s1
 
 
-_WindowStats = namedtuple("_WindowStats", "sums half min_common fb offsets scale")
+_WindowStats = namedtuple("_WindowStats", "sums half min_common fb offsets scale correlation")
+
+
+def _uses_correlation(gain_rule):
+    """True for the "correlation" gain rule, False for "std_ratio"; ValueError for anything else."""
+    if gain_rule not in GAIN_RULES:
+        raise ValueError(f"gain_rule must be one of {', '.join(GAIN_RULES)}, not {gain_rule!r}.")
+    return gain_rule == "correlation"
 
 
 def _adjust_chunk(plan, segs, ws, rep, rvalid, values, status):
     """Window statistics (widened, then the fallback, when too few are known) and the adjusted values of a run of
     segments of one ring, written into `values` and `status` (views); returns (gain, offset, index) of the pixels
     that got a value. `ws`: the band's _WindowStats."""
-    sums, half, min_common, fb, offsets, scale = ws
+    sums, half, min_common, fb, offsets, scale, correlation = ws
     a = plan.seg_start[segs[0]]
     rows, cols = plan.rows[a:plan.seg_end[segs[1] - 1]], plan.cols[a:plan.seg_end[segs[1] - 1]]
-    stats = np.empty((5, rows.size))
+    stats = np.empty((SUMS, rows.size))
     for s in range(*segs):
         sa, sb = plan.seg_start[s] - a, plan.seg_end[s] - a
         stats[:, sa:sb] = sums(rows[sa:sb], cols[sa:sb], half)
@@ -176,21 +190,23 @@ def _adjust_chunk(plan, segs, ws, rep, rvalid, values, status):
         st[low] = FALLBACK if fb[0] >= 1 else NO_STATS
     st[~rvalid[rows, cols]] = NO_REPLACEMENT
     good = np.flatnonzero((st != NO_REPLACEMENT) & (st != NO_STATS))
-    mt, vt, mr, vr = moments(stats[:, good], offsets)
+    stats = stats[:, good]
+    mt, vt, mr, vr = moments(stats, offsets)
+    g = gain(vt, mr, vr, scale, covariance(stats) if correlation else None)
     del stats
-    g = gain(vt, mr, vr, scale)
     o = mt - g * mr
     values[good] = g * rep[rows[good], cols[good]] + o
     status[:] = st
     return g, o, good
 
 
-def _fallback_transform(fb, offsets, scale):
-    """(gain, offset) from the fallback statistics, or None when there are none."""
+def _fallback_transform(ws):
+    """(gain, offset) from the fallback statistics of a _WindowStats, or None when there are none."""
+    fb = ws.fb
     if fb[0] < 1:
         return None
-    mt, vt, mr, vr = moments(fb, offsets)
-    g = float(gain(vt, mr, vr, scale))
+    mt, vt, mr, vr = moments(fb, ws.offsets)
+    g = float(gain(vt, mr, vr, ws.scale, covariance(fb) if ws.correlation else None))
     return g, float(mt - g * mr)
 
 
@@ -220,7 +236,7 @@ _FAR = 1.0e6
 
 
 def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_width=2,
-              residual_correction=True, min_common=MIN_COMMON, **geometry):
+              residual_correction=True, min_common=MIN_COMMON, gain_rule="correlation", **geometry):
     """Stepwise local radiometric adjustment with residual correction of in-memory arrays (Li et al. 2019).
 
     The array form of the fill that the raster runner applies region by region; same results.
@@ -241,6 +257,8 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
         Add the membrane interpolation of the boundary residuals (residuals.py), as in the paper.
     min_common : int
         Fewest known common pixels a window needs before it is widened (then the region's global statistics).
+    gain_rule : {"correlation", "std_ratio"}
+        The gain of each window: sqrt(rho) std_t / std_r (default) or the paper's std_t / std_r (slra_stats.gain).
     **geometry
         RingPlan's `own` (restrict the output to that part of `fill`, as the runner's groups) and `tile` (side of
         the statistics' tiles, 256).
@@ -261,6 +279,7 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
     rep = np.asarray(rep, np.float64)
     rep = rep[None] if rep.ndim == 2 else rep
     nb = target.shape[0]
+    _uses_correlation(gain_rule)
     tvalid = np.ones(target.shape, bool) if tvalid is None else np.broadcast_to(tvalid, target.shape)
     rvalid = np.ones(target.shape, bool) if rvalid is None else np.broadcast_to(rvalid, target.shape)
     half = max(int(window_size) // 2, 1)
@@ -270,9 +289,11 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
     for b in range(nb):
         t = target[b]
         summary = band_summary(plan, t, rep[b], tvalid[b], rvalid[b])
-        values, st = fill_band(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common, summary=summary)
+        values, st = fill_band(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common, summary=summary,
+                               gain_rule=gain_rule)
         if residual_correction:
-            boundary = residuals.boundary_residuals(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common, summary)
+            boundary = residuals.boundary_residuals(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common, summary,
+                                                    gain_rule)
             values = residuals.add_membrane(plan, values, st, boundary)
         good = (st != NO_REPLACEMENT) & (st != NO_STATS)
         t[plan.rows[good], plan.cols[good]] = values[good]

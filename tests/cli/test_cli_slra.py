@@ -20,7 +20,7 @@ def stack(path):
 def test_listed_with_help(qgis_process):
     proc = qgis_process(["help", ALG])
     assert proc.returncode == 0, proc.stderr
-    for name in ("INPUT", "REPLACEMENT", "MASK", "MASK_BAND", "WINDOW_SIZE", "BUFFER", "RESIDUAL_CORRECTION"):
+    for name in ("INPUT", "REPLACEMENT", "MASK", "MASK_BAND", "WINDOW_SIZE", "BUFFER", "RESIDUAL_CORRECTION", "GAIN"):
         assert name in proc.stdout
 
 

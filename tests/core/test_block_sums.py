@@ -10,13 +10,13 @@ from cloud_removal.algorithms.core.slra import window_sums
 def brute(common, t, r, rows, cols, half, b, offsets):
     """Sums over the pixels of the b x b blocks touched by each (2 half + 1)^2 window."""
     h, w = common.shape
-    out = np.zeros((5, rows.size))
+    out = np.zeros((6, rows.size))
     for k, (y, x) in enumerate(zip(rows, cols)):
         y0, y1 = max((y - half) // b, 0) * b, min(((y + half) // b + 1) * b, h)
         x0, x1 = max((x - half) // b, 0) * b, min(((x + half) // b + 1) * b, w)
         c = common[y0:y1, x0:x1]
         tt, rr = t[y0:y1, x0:x1][c] - offsets[0], r[y0:y1, x0:x1][c] - offsets[1]
-        out[:, k] = (c.sum(), tt.sum(), (tt * tt).sum(), rr.sum(), (rr * rr).sum())
+        out[:, k] = (c.sum(), tt.sum(), (tt * tt).sum(), rr.sum(), (rr * rr).sum(), (tt * rr).sum())
     return out
 
 

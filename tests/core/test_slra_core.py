@@ -1,4 +1,5 @@
-"""SLRA core on arrays against a slow, obvious per-pixel reference of the formula (Li et al. 2019)."""
+"""SLRA core on arrays against a slow, obvious per-pixel reference of the formula (Li et al. 2019), with both gain
+rules: the paper's std_t / std_r and the default sqrt(rho) std_t / std_r."""
 
 import numpy as np
 import pytest
@@ -6,8 +7,9 @@ import pytest
 from cloud_removal.algorithms.core import slra
 
 
-def reference(target, rep, fill, tvalid, rvalid, window, width=2, min_common=slra.MIN_COMMON, own=None):
-    """Per-pixel loops: rings by brute-force chessboard distance, windows by slicing, numpy mean/std."""
+def reference(target, rep, fill, tvalid, rvalid, window, width=2, min_common=slra.MIN_COMMON, own=None,
+              rule="correlation"):
+    """Per-pixel loops: rings by brute-force chessboard distance, windows by slicing, numpy mean/std/correlation."""
     nb, h, w = target.shape
     own = fill if own is None else own & fill
     clear = np.argwhere(~fill)
@@ -43,7 +45,11 @@ def reference(target, rep, fill, tvalid, rvalid, window, width=2, min_common=slr
                 if sr * sr <= slra.ZERO_VAR_REL * (mr * mr + scale * scale):
                     g = 1.0
                 else:
-                    g = min(max(st / sr, 1 / 3), 3.0)
+                    g = st / sr
+                    if rule == "correlation" and st > 0:
+                        rho = ((tv - mt) * (rv - mr)).mean() / (st * sr)
+                        g *= np.sqrt(min(max(rho, 0.0), 1.0))
+                    g = min(max(g, 1 / 3), 3.0)
                 new[(y, x)] = mt + g * (r[y, x] - mr)
                 status[b, y, x] = code
             for (y, x), v in new.items():
@@ -73,13 +79,16 @@ def scene(rng, h=36, w=40, nb=2, zeros=False):
 
 def compare(target, rep, fill, tvalid=None, rvalid=None, window=10, width=2, min_common=slra.MIN_COMMON,
             own=None, tile=256):
+    """The fast fill equals the reference with each gain rule; returns the default rule's (filled, status)."""
     tv = np.ones(target.shape, bool) if tvalid is None else tvalid
     rv = np.ones(target.shape, bool) if rvalid is None else rvalid
-    ref, ref_st = reference(target, rep, fill, tv, rv, window, width, min_common, own)
-    fast, st = slra.slra_fill(target, rep, fill, tv, rv, window_size=window, ring_width=width,
-                              residual_correction=False, min_common=min_common, own=own, tile=tile)
-    np.testing.assert_array_equal(st, ref_st)
-    np.testing.assert_allclose(fast, ref, rtol=1e-9, atol=1e-7)
+    for rule in reversed(slra.GAIN_RULES):
+        ref, ref_st = reference(target, rep, fill, tv, rv, window, width, min_common, own, rule)
+        fast, st = slra.slra_fill(target, rep, fill, tv, rv, window_size=window, ring_width=width,
+                                  residual_correction=False, min_common=min_common, own=own, tile=tile,
+                                  gain_rule=rule)
+        np.testing.assert_array_equal(st, ref_st)
+        np.testing.assert_allclose(fast, ref, rtol=1e-9, atol=1e-7)
     return fast, st
 
 
@@ -196,3 +205,40 @@ def test_residual_correction_removes_constant_seam():
     err_c = np.abs(corr2 - t2)[:, fill].mean()
     err_p = np.abs(plain2 - t2)[:, fill].mean()
     assert err_c < 0.5 * err_p
+
+
+def test_gain_rules_on_exact_moments():
+    """std ratio 2 in every window; the correlation rule scales it by sqrt(rho), clamped like the paper's."""
+    vt, mr, vr = np.full(6, 4.0), np.full(6, 10.0), np.full(6, 1.0)
+    cov = np.array([2.0, 0.5, 0.0, -1.0, 2.0, 2.0])     # rho = cov / (2 x 1): 1, 0.25, 0, -0.5, 1, 1
+    vt[5] = 0.0                                           # constant target window
+    np.testing.assert_allclose(slra.gain(vt, mr, vr), [2, 2, 2, 2, 2, 1 / 3])
+    np.testing.assert_allclose(slra.gain(vt, mr, vr, cov=cov), [2, 1, 1 / 3, 1 / 3, 2, 1 / 3])
+    # A constant replacement window keeps gain 1 under both rules.
+    assert slra.gain(4.0, 10.0, 0.0) == 1.0 and slra.gain(4.0, 10.0, 0.0, cov=0.0) == 1.0
+
+
+def test_unknown_gain_rule_is_refused():
+    target = np.ones((1, 8, 8))
+    fill = np.zeros((8, 8), bool)
+    fill[3:5, 3:5] = True
+    with pytest.raises(ValueError, match="gain_rule must be one of correlation, std_ratio"):
+        slra.slra_fill(target, target, fill, window_size=4, gain_rule="variance")
+
+
+def test_correlation_gain_trusts_a_loosely_related_replacement_less():
+    """Target = s + 100, replacement = s + n + 50 with var(s) = 100, var(n) = 400 (rho = 0.447). The expected
+    error variance of a fill with gain g is (1 - g)^2 100 + g^2 400: the paper's g = std_t / std_r = 0.447 gives
+    RMSE 10.5, sqrt(rho) 0.447 = 0.299 gives 9.2 (the least-squares g = 0.2 would give 8.9)."""
+    rng = np.random.default_rng(1)
+    base = rng.normal(0, 10, (1, 60, 60))
+    target, rep = base + 100, base + rng.normal(0, 20, base.shape) + 50
+    fill = np.zeros((60, 60), bool)
+    fill[20:40, 20:40] = True
+    err = {}
+    for rule in slra.GAIN_RULES:
+        out, _ = slra.slra_fill(target, rep, fill, window_size=20, gain_rule=rule)
+        err[rule] = np.sqrt(((out - target)[:, fill] ** 2).mean())
+    assert err["std_ratio"] == pytest.approx(10.52, rel=0.12)
+    assert err["correlation"] == pytest.approx(9.21, rel=0.12)
+    assert err["correlation"] < 0.93 * err["std_ratio"]

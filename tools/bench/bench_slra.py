@@ -3,8 +3,9 @@
 Accuracy: a clear target with a real cloud-mask shape cut in, filled from another clear date, scored inside the
 mask against the untouched target (RMSE, MAE, bias), beside two baselines computed in the same run: a plain copy
 of the replacement and a global linear regression of replacement to target over the clear pixels; then one summary
-table over all the real cases (copy, regression, plain stepwise adjustment, default with residual correction) and the
-accuracy goals as met / not met. Large gap: a disc of radius 350 px cut into a clear 10 m image, RMSE and added
+table over all the real cases (copy, regression, plain stepwise adjustment, default with residual correction, and
+the default with the paper's gain std_t / std_r instead of sqrt(rho) std_t / std_r) and the accuracy goals as
+met / not met. Large gap: a disc of radius 350 px cut into a clear 10 m image, RMSE and added
 high-frequency energy by distance to the nearest clear pixel. Each fill is computed once and cached.
 All data are read from tests/data/ only.
 BUFFER: the default is chosen from the residual profile just outside real cloud masks (how far the clouds the mask
@@ -54,20 +55,21 @@ def regression(target, rep, common):
     return out
 
 
-def fill(key, target, rep, mask, tvalid, rvalid, window=80, buffer=0, residual=False):
-    """slra_fill of the mask grown by `buffer`, cached under (key, window, buffer, residual)."""
+def fill(key, target, rep, mask, tvalid, rvalid, window=80, buffer=0, residual=False, gain="correlation"):
+    """slra_fill of the mask grown by `buffer`, cached under (key, window, buffer, residual, gain)."""
     from cloud_removal.algorithms.core import slra
 
-    ck = (key, window, buffer, residual)
+    ck = (key, window, buffer, residual, gain)
     if ck not in FILLS:
         region = ndimage.maximum_filter(mask.astype(np.uint8), size=2 * buffer + 1).astype(bool) if buffer else mask
         FILLS[ck], _ = slra.slra_fill(target, rep, region, tvalid, rvalid, window_size=window,
-                                      residual_correction=residual)
+                                      residual_correction=residual, gain_rule=gain)
     return FILLS[ck]
 
 
 def accuracy_case(key, title, target, rep, mask, tvalid, rvalid, windows, bands, main_window):
-    """Detailed table of one case; returns the mean RMSE over bands of copy, regression, plain and default SLRA."""
+    """Detailed table of one case; returns the mean RMSE over bands of copy, regression, plain and default SLRA, and
+    of the default with the paper's gain."""
     print(f"\n### {title}: {mask.sum()} pixels in the mask ({100 * mask.mean():.1f} %)")
     truth_ok = tvalid & rvalid
     score_mask = mask & truth_ok.all(axis=0)
@@ -81,6 +83,9 @@ def accuracy_case(key, title, target, rep, mask, tvalid, rvalid, windows, bands,
         for res in (False, True):
             est = fill(key, target, rep, mask, tvalid, rvalid, w, 0, res)
             rows.append((f"SLRA window {w}{' + residual corr.' if res else ''}", scores(est, target, score_mask)))
+    paper = fill(key, target, rep, mask, tvalid, rvalid, main_window, 0, True, "std_ratio")
+    rows.append((f"SLRA window {main_window} + residual corr., paper's gain std_t / std_r",
+                 scores(paper, target, score_mask)))
     print(f"| method | mean RMSE | mean MAE | mean bias | RMSE per band ({', '.join(bands)}) |")
     print("|---|---|---|---|---|")
     for name, (rmse, mae, bias) in rows:
@@ -89,38 +94,43 @@ def accuracy_case(key, title, target, rep, mask, tvalid, rvalid, windows, bands,
     named = {name: rmse.mean() for name, (rmse, _, _) in rows}
     return {"copy": named["copy of the replacement"], "regression": named["global linear regression"],
             "plain": named[f"SLRA window {main_window}"],
-            "default": named[f"SLRA window {main_window} + residual corr."]}
+            "default": named[f"SLRA window {main_window} + residual corr."], "paper": named[rows[-1][0]]}
 
 
 def summary(cases):
     """One row per real case, the means over cases and the accuracy goals as met / not met."""
     print("\n## Summary over the real cases: mean RMSE over bands inside the mask; window 80 (S2) / 40 (Landsat "
-          "61 x 61), buffer 0; plain = no residual correction, default = residual correction on")
-    print("| case | copy | global regression | plain stepwise adjustment | default | default vs regression |")
-    print("|---|---|---|---|---|---|")
+          "61 x 61), buffer 0; plain = no residual correction, default = residual correction on; both with the "
+          "default gain sqrt(rho) std_t / std_r; paper's gain = the default with std_t / std_r (GAIN=std_ratio)")
+    print("| case | copy | global regression | plain stepwise adjustment | default | default vs regression | "
+          "default, paper's gain |")
+    print("|---|---|---|---|---|---|---|")
     pct = {}
     for name, r in cases.items():
         pct[name] = 100 * (r["default"] / r["regression"] - 1)
         print(f"| {name} | {r['copy']:.2f} | {r['regression']:.2f} | {r['plain']:.2f} | {r['default']:.2f} | "
-              f"{pct[name]:+.1f} % |")
-    keys = ("copy", "regression", "plain", "default")
+              f"{pct[name]:+.1f} % | {r['paper']:.2f} |")
+    keys = ("copy", "regression", "plain", "default", "paper")
     groups = (("mean, Sentinel-2 T37MEM", [n for n in cases if n.startswith("S2")]),
               ("mean, Landsat P035R032", [n for n in cases if n.startswith("Landsat")]),
               (f"mean over all {len(cases)} cases", list(cases)))
     for label, names in groups:
         m = {k: np.mean([cases[n][k] for n in names]) for k in keys}
         print(f"| **{label}** | {m['copy']:.2f} | {m['regression']:.2f} | {m['plain']:.2f} | {m['default']:.2f} | "
-              f"{100 * (m['default'] / m['regression'] - 1):+.1f} % |")
+              f"{100 * (m['default'] / m['regression'] - 1):+.1f} % | {m['paper']:.2f} |")
     m = {k: np.mean([r[k] for r in cases.values()]) for k in keys}
     gain = 100 * (m["default"] / m["regression"] - 1)
     beats_reg = sum(r["default"] < r["regression"] for r in cases.values())
     beats_copy = sum(r["default"] < r["copy"] for r in cases.values())
+    paper_beats = sum(r["paper"] < r["regression"] for r in cases.values())
     n = len(cases)
     ok = gain <= -10 and beats_reg == n and beats_copy == n
     print(f"\nMean over the {n} cases: copy {m['copy']:.2f}, global regression {m['regression']:.2f}, "
           f"plain {m['plain']:.2f}, default {m['default']:.2f}; default vs regression {gain:+.2f} % on the mean "
           f"({np.mean(list(pct.values())):+.1f} % as the mean of the per-case changes, which weighs the Landsat and "
-          f"S2 scales equally).")
+          f"S2 scales equally). With the paper's gain: {m['paper']:.2f} "
+          f"({100 * (m['paper'] / m['regression'] - 1):+.2f} % against the regression, better on {paper_beats} of "
+          f"{len(cases)} cases).")
     print(f"Goals: default beats the regression on the mean by >= 10 %: {'met' if gain <= -10 else 'not met'} "
           f"({gain:+.2f} %); on every case: {'met' if beats_reg == n else 'not met'} ({beats_reg} of {n}); "
           f"beats the copy everywhere: {'met' if beats_copy == n else 'not met'} ({beats_copy} of {n}). "
@@ -183,12 +193,13 @@ def large_gap():
           f"for co-registration, a shift of about 2 px raises r a little), so every method has a high RMSE here; "
           f"compare the methods and the distance bands.")
     methods = {"copy": rep, "global regression": a * rep + c}
-    for w in (80, 160):
-        for res, label in ((False, "plain"), (True, "default")):
-            t0 = time.time()
-            out, _ = slra.slra_fill(truth[None], rep[None], gap, None, ~cloud, window_size=w, residual_correction=res)
-            methods[f"{label} w{w}"] = out[0]
-            print(f"{label} window {w}: {time.time() - t0:.1f} s")
+    runs = [(w, res, "correlation", label) for w in (80, 160) for res, label in ((False, "plain"), (True, "default"))]
+    for w, res, gain, label in runs + [(80, True, "std_ratio", "paper's gain")]:
+        t0 = time.time()
+        out, _ = slra.slra_fill(truth[None], rep[None], gap, None, ~cloud, window_size=w, residual_correction=res,
+                                gain_rule=gain)
+        methods[f"{label} w{w}"] = out[0]
+        print(f"{label} window {w}: {time.time() - t0:.1f} s")
     ests = {k: np.where(ok, v, truth) for k, v in methods.items()}
     hf_ok = ok & ~ndimage.binary_dilation(~ok & gap, structure=np.ones((5, 5), bool))
     hf_truth = high_freq(truth)
