@@ -36,30 +36,34 @@ class BlockSums:
         Block side in pixels.
     dtype : numpy dtype, optional
         Precision of the stored block sums: float64 by default; the raster runner passes its float32 working
-        precision, which halves the largest table of a scene-wide region (SUMS values per block) while each window's
-        summed-area table is still built in float64 (relative error of the statistics ~1e-7).
+        precision, which halves the largest table of a scene-wide region while each window's summed-area table is
+        still built in float64 (relative error of the statistics ~1e-7). The counts are kept apart in the smallest
+        unsigned integer type that holds b^2 (one byte per block up to b = 15), exact and a quarter of a float32.
     """
 
     def __init__(self, common, target, rep, offsets, b, dtype=np.float64):
         self.b, self.offsets = int(b), offsets
         h, w = common.shape
         self.hb, self.wb = -(-h // self.b), -(-w // self.b)
-        self.sums = np.zeros((SUMS, self.hb, self.wb), dtype)
+        self.count = np.zeros((self.hb, self.wb), np.min_scalar_type(self.b * self.b))
+        self.sums = np.zeros((SUMS - 1, self.hb, self.wb), dtype)  # sum t, t^2, r, r^2, t r
         step = max(self.b, (1 << 20) // max(w, 1) // self.b * self.b)
         for y in range(0, h, step):  # strips of about a million pixels, summed in the stored precision
             c = common[y:y + step]
             ch = c.shape[0]
-            rb = -(-ch // self.b)
-            planes = np.zeros((SUMS, rb * self.b, self.wb * self.b), dtype)
-            planes[0, :ch, :w] = c
+            rb, rows = -(-ch // self.b), slice(y // self.b, y // self.b + -(-ch // self.b))
+            counts = np.zeros((1, rb * self.b, self.wb * self.b), self.count.dtype)
+            counts[0, :ch, :w] = c
+            self.count[rows] = _block_totals(counts, self.b)[0]
+            planes = np.zeros((SUMS - 1, rb * self.b, self.wb * self.b), dtype)
             off = ~c
             for i, (arr, o) in enumerate(((target, offsets[0]), (rep, offsets[1]))):
-                v = planes[1 + 2 * i, :ch, :w]
+                v = planes[2 * i, :ch, :w]
                 np.subtract(arr[y:y + step], o, out=v, dtype=dtype, casting="unsafe")
                 np.copyto(v, 0, where=off)
-                np.multiply(v, v, out=planes[2 + 2 * i, :ch, :w])
-            np.multiply(planes[1, :ch, :w], planes[3, :ch, :w], out=planes[5, :ch, :w])
-            self.sums[:, y // self.b:y // self.b + rb] = _block_totals(planes, self.b)
+                np.multiply(v, v, out=planes[1 + 2 * i, :ch, :w])
+            np.multiply(planes[0, :ch, :w], planes[2, :ch, :w], out=planes[4, :ch, :w])
+            self.sums[:, rows] = _block_totals(planes, self.b)
 
     def add(self, rows, cols, tvals, rvals):
         """Add pixels that became known (their target and replacement values) to their blocks."""
@@ -69,8 +73,10 @@ class BlockSums:
         cells, inverse = np.unique(flat, return_inverse=True)
         t = np.asarray(tvals, np.float64) - self.offsets[0]
         r = np.asarray(rvals, np.float64) - self.offsets[1]
-        view = self.sums.reshape(SUMS, -1)
-        for i, weights in enumerate((None, t, t * t, r, r * r, t * r)):
+        count = self.count.reshape(-1)
+        count[cells] += np.bincount(inverse, minlength=cells.size).astype(count.dtype)
+        view = self.sums.reshape(SUMS - 1, -1)
+        for i, weights in enumerate((t, t * t, r, r * r, t * r)):
             view[i, cells] += np.bincount(inverse, weights=weights, minlength=cells.size)
 
     def window(self, rows, cols, half):
@@ -85,7 +91,8 @@ class BlockSums:
         sat = np.empty((SUMS, y1 - y0 + 1, x1 - x0 + 1))
         sat[:, 0] = 0.0
         sat[:, 1:, 0] = 0.0
-        np.cumsum(self.sums[:, y0:y1, x0:x1], axis=1, dtype=np.float64, out=sat[:, 1:, 1:])
+        np.cumsum(self.count[y0:y1, x0:x1], axis=0, dtype=np.float64, out=sat[0, 1:, 1:])
+        np.cumsum(self.sums[:, y0:y1, x0:x1], axis=1, dtype=np.float64, out=sat[1:, 1:, 1:])
         np.cumsum(sat[:, 1:, 1:], axis=2, out=sat[:, 1:, 1:])
         i0, i1, j0, j1 = i0 - y0, i1 - y0, j0 - x0, j1 - x0
         return sat[:, i1, j1] - sat[:, i0, j1] - sat[:, i1, j0] + sat[:, i0, j0]

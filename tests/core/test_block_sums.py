@@ -42,3 +42,19 @@ def test_block_windows_and_updates(b):
 
 def test_block_size_keeps_small_windows_exact():
     assert [block_size(h) for h in (5, 20, 39, 40, 80, 100)] == [1, 1, 1, 2, 4, 5]
+
+
+@pytest.mark.parametrize("b, dtype", [(2, np.uint8), (15, np.uint8), (16, np.uint16)])
+def test_block_counts_are_exact_in_the_smallest_integer_type(b, dtype):
+    """Counts are kept apart from the float sums, in one byte per block up to b = 15 (b^2 <= 255)."""
+    rng = np.random.default_rng(b)
+    common = rng.random((70, 75)) > 0.3
+    t, r = rng.normal(100, 10, (70, 75)), rng.normal(50, 5, (70, 75))
+    sums = BlockSums(common, t, r, (100.0, 50.0), b, np.float32)
+    assert sums.count.dtype == dtype
+    rows, cols = rng.integers(0, 70, 40), rng.integers(0, 75, 40)
+    new_r, new_c = np.nonzero(~common)
+    sums.add(new_r, new_c, t[new_r, new_c], r[new_r, new_c])   # every pixel known: full blocks hold b^2
+    assert sums.count.max() == min(b * b, 70 * 75)
+    np.testing.assert_array_equal(sums.window(rows, cols, 2 * b)[0],
+                                  brute(np.ones_like(common), t, r, rows, cols, 2 * b, b, (100.0, 50.0))[0])

@@ -74,3 +74,23 @@ def test_fill_band_reads_an_integer_target_without_changing_it(window):
     np.testing.assert_array_equal(si, sf)
     assert vi.dtype == np.float32
     np.testing.assert_allclose(vi, vf, rtol=1e-6)
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_scratch_reads_leave_no_blocks_in_gdal_cache(tmp_path, slots):
+    """The merge reads every scratch block once: get, band, filled and missing drop them from GDAL's process-wide
+    cache (5 % of RAM by default), which would otherwise fill on top of the fill's own memory."""
+    store = Scratch(1024, 1024, 2, np.float32, folder=str(tmp_path), slots=slots)
+    try:
+        win = Window(0, 0, 1024, 1024)
+        rows, cols = np.nonzero(np.ones((1024, 1024), bool))
+        for b in (1, 2):
+            store.put(b, win, rows.astype(np.int32), cols.astype(np.int32), np.full(rows.size, b, np.float32))
+        before = gdal.GetCacheUsed()
+        values, flags = store.get(win)
+        assert (flags > 0).all() and values[1].min() == 2
+        store.band(2, win)
+        assert store.filled(win).all() == (slots == 1) and not store.missing(win).any()
+        assert gdal.GetCacheUsed() <= before  # 8 MB of values and 2 MB of flags were read
+    finally:
+        store.close()
