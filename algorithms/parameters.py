@@ -10,10 +10,9 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from .core.fill_plan import DEFAULT_BUFFER, DEFAULT_WINDOW, MAX_BUFFER
+from .core.fill_plan import DEFAULT_BUFFER, DEFAULT_WINDOW, GAIN_CHOICES, MAX_BUFFER
 from .core.onnx_model import PROVIDER_NAMES
 from .core.shadow_check import DEFAULT_MAX_CLOUD_HEIGHT
-from .core.slra_stats import GAIN_RULES
 
 EXECUTION_PROVIDER, SHADOW_CHECK = "EXECUTION_PROVIDER", "SHADOW_CHECK"
 MAX_CLOUD_HEIGHT, SUN_AZIMUTH, SUN_ZENITH = "MAX_CLOUD_HEIGHT", "SUN_AZIMUTH", "SUN_ZENITH"
@@ -82,7 +81,7 @@ def fill_parameters(alg):
         QgsProcessingParameterNumber(alg.BUFFER, alg.tr("Buffer (pixels)"), QgsProcessingParameterNumber.Integer,
                                      DEFAULT_BUFFER, minValue=0, maxValue=MAX_BUFFER),
         QgsProcessingParameterBoolean(alg.RESIDUAL_CORRECTION, alg.tr("Residual correction"), True),
-        advanced(NameOrIndexEnum(GAIN, alg.tr("Gain of the adjustment"), list(GAIN_RULES), default=GAIN_RULES[0])),
+        advanced(NameOrIndexEnum(GAIN, alg.tr("Gain of the adjustment"), list(GAIN_CHOICES), default="auto")),
     ]
 
 
@@ -91,7 +90,7 @@ def fill_options(alg, parameters, context):
     return {"window_size": alg.parameterAsInt(parameters, alg.WINDOW_SIZE, context),
             "buffer": alg.parameterAsInt(parameters, alg.BUFFER, context),
             "residual_correction": alg.parameterAsBoolean(parameters, alg.RESIDUAL_CORRECTION, context),
-            "gain_rule": NameOrIndexEnum.value_name(parameters.get(GAIN), list(GAIN_RULES), GAIN_RULES[0])}
+            "gain_rule": NameOrIndexEnum.value_name(parameters.get(GAIN), list(GAIN_CHOICES), "auto")}
 
 
 def advanced(param):

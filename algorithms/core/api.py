@@ -141,7 +141,7 @@ def reclassify(input, output, band=1, remap="1 1;2 1;3 1", table=None, missing_v
 
 
 def slra_fill(input, replacement, mask, output, mask_band=1, window_size=DEFAULT_WINDOW, buffer=DEFAULT_BUFFER,
-              residual_correction=True, gain="correlation", progress=None, log=None, is_cancelled=None):
+              residual_correction=True, gain="auto", progress=None, log=None, is_cancelled=None):
     """Stepwise Local Radiometric Adjustment (`cloudremoval:stepwiselocalradiometricadjustment`).
 
     Parameters
@@ -155,9 +155,10 @@ def slra_fill(input, replacement, mask, output, mask_band=1, window_size=DEFAULT
         Side of the local statistics window (multiple of 20) and growth of the mask in pixels (0-15).
     residual_correction : bool
         Add the harmonic correction of the residuals at the region's border.
-    gain : {"correlation", "std_ratio"}
+    gain : {"auto", "correlation", "std_ratio"}
         The adjustment's gain in each window: the ratio of standard deviations times the square root of the
-        correlation of the two dates (default), or the ratio alone (Li et al. 2019).
+        correlation of the two dates ("correlation"), or the ratio alone ("std_ratio", Li et al. 2019). "auto":
+        "correlation" when each pixel takes one date's value (always here), "std_ratio" for medians of dates.
     progress, log, is_cancelled : callable or None
         See the module's documentation.
 
@@ -173,7 +174,7 @@ def slra_fill(input, replacement, mask, output, mask_band=1, window_size=DEFAULT
 
 def multi_date_fill(input, replacements, output, input_mask=None, replacement_masks=None, order="similar",
                     auto_mask=True, classes_to_remove=1, fill_nodata=True, window_size=DEFAULT_WINDOW,
-                    buffer=DEFAULT_BUFFER, residual_correction=True, gain="correlation", product_level="L1C",
+                    buffer=DEFAULT_BUFFER, residual_correction=True, gain="auto", product_level="L1C",
                     scale=None, offset=None, model=None, output_source=None, output_remaining=None, threads=0,
                     combine_dates=DEFAULT_COMBINE, shadow_check=True, execution_provider="auto", progress=None,
                     log=None, is_cancelled=None):

@@ -10,6 +10,8 @@ from .raster_formats import check_outputs
 from .raster_io import band_nodata, check_band, numpy_dtype, open_raster
 from .slra_stats import GAIN_RULES
 
+GAIN_CHOICES = ("auto",) + GAIN_RULES  # auto: "correlation" for one date per pixel, "std_ratio" for medians of dates
+
 DEFAULT_WINDOW = 80
 DEFAULT_BUFFER = 2  # chosen by measurement: see the README (Stepwise Local Radiometric Adjustment)
 MAX_BUFFER = 15
@@ -66,7 +68,7 @@ class FillPlan:
     window_size: int = DEFAULT_WINDOW
     buffer: int = DEFAULT_BUFFER
     residual_correction: bool = True
-    gain_rule: str = "correlation"  # slra_stats.GAIN_RULES: sqrt(rho) std_t / std_r, or the paper's std_t / std_r
+    gain_rule: str = "auto"  # GAIN_CHOICES: sqrt(rho) std_t / std_r, the paper's std_t / std_r, or auto (gain())
     source_output: str = None
     remaining_output: str = None
     ring_width: int = 2
@@ -74,6 +76,15 @@ class FillPlan:
     extra_inputs: dict = field(default_factory=dict)
     combine: int = 1  # 1: the first usable source fills (chained); n > 1: median of up to n sources' own fills
     threads: int = 0  # bands filled at once (0: up to MAX_WORKERS); 1 for one job per core in a batch
+
+    def gain(self):
+        """The gain rule the fill uses (slra_stats.GAIN_RULES). "auto" picks sqrt(rho) std_t / std_r ("correlation")
+        when each pixel takes one date's value, and the paper's std_t / std_r when the median of several dates is
+        taken (`combine` > 1): the median already averages out each date's own detail, so shrinking every date's
+        gain would flatten the result (measured: tools/bench/bench_multi_date.py)."""
+        if self.gain_rule != "auto":
+            return self.gain_rule
+        return "std_ratio" if self.combine > 1 and len(self.sources) > 1 else "correlation"
 
     def output_paths(self):
         return {"output": self.output, "source output": self.source_output,
@@ -109,8 +120,8 @@ def check_plan(plan):
     src = open_raster(plan.input_path, "input raster")
     nb, dtype = src.RasterCount, numpy_dtype(src, 1)
     check_parameters(plan.window_size, plan.buffer, src.RasterXSize, src.RasterYSize)
-    if plan.gain_rule not in GAIN_RULES:
-        raise InputError(f"GAIN must be one of {', '.join(GAIN_RULES)}; got {plan.gain_rule!r}.")
+    if plan.gain_rule not in GAIN_CHOICES:
+        raise InputError(f"GAIN must be one of {', '.join(GAIN_CHOICES)}; got {plan.gain_rule!r}.")
     if int(plan.combine) != plan.combine or not 1 <= plan.combine <= 255:
         raise InputError(f"COMBINE_DATES must be a whole number from 1 to 255; got {plan.combine}.")
     check_outputs(plan.output_paths(), plan.input_paths(), {"output": nb}, {"output": dtype})

@@ -113,7 +113,7 @@ class PassFiller:
             arrays.clear()  # the band arrays live only here, so they are freed before the membrane solve
             part = Progress(lambda pct: done.__setitem__(b - 1, pct / 100.0), cancelled)
             summary = slra.band_summary(plan, t, r, tvalid, rvalid)
-            rule = self.plan.gain_rule
+            rule = self.plan.gain()
             values, st = slra.fill_band(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common, part, summary,
                                         rule)
             if self.plan.residual_correction:

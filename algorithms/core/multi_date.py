@@ -151,7 +151,7 @@ class MultiDateOptions:
     window_size: int = 80
     buffer: int = 2
     residual_correction: bool = True
-    gain_rule: str = "correlation"
+    gain_rule: str = "auto"
     source_output: str = None
     remaining_output: str = None
     combine: int = DEFAULT_COMBINE
@@ -191,6 +191,9 @@ def run_multi_date_fill(input_path, replacements, output_path, progress=NULL_PRO
         1: each pixel from the first date in the order that is clear there (pixels filled count as known for
         later dates). n > 1: each date fills, on its own, the pixels it is clear at that hold fewer than n values,
         and each pixel gets the per-band median of its values (up to n dates, in the order).
+    window_size, buffer, residual_correction, gain_rule
+        The fill's options (FillPlan); gain_rule "auto" (default) uses the paper's std_t / std_r when medians of
+        several dates are taken and sqrt(rho) std_t / std_r when each pixel takes one date (FillPlan.gain).
 
     Returns
     -------

@@ -19,8 +19,8 @@ def run_slra(input_path, replacement_path, mask_path, output_path, progress=NULL
     """Fill the masked pixels of INPUT from REPLACEMENT (Li et al. 2019) and write OUTPUT; returns a summary dict.
 
     `options` are FillPlan's fields: mask_band (1), window_size (80), buffer (2), residual_correction (True),
-    gain_rule ("correlation"), ring_width (2), min_common (25); an unknown name raises TypeError. Everything is
-    checked before any output is written; a failure or cancel leaves no output.
+    gain_rule ("auto": "correlation" here), ring_width (2), min_common (25); an unknown name raises TypeError.
+    Everything is checked before any output is written; a failure or cancel leaves no output.
     """
     options["mask_band"] = 1 if options.get("mask_band") is None else int(options["mask_band"])
     plan = FillPlan(input_path=str(input_path), sources=[Source(str(replacement_path))], output=str(output_path),

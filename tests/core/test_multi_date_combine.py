@@ -95,3 +95,29 @@ def test_combine_must_be_a_count(dates, tmp_path):
     with pytest.raises(InputError, match="COMBINE_DATES"):
         run(dates, tmp_path, 0)
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_auto_gain_is_the_papers_for_medians_and_the_correlation_gain_for_one_date(tmp_path):
+    """GAIN auto: std_t / std_r when the median of several dates is taken (the median already averages each date's
+    own detail out), sqrt(rho) std_t / std_r when each pixel takes one date's value."""
+    from cloud_removal.algorithms.core.fill_plan import FillPlan, Source
+
+    rng = np.random.default_rng(3)
+    t = target_scene()
+    cut = box(15, 45, 15, 45)
+    noisy = {"truth": t, "t": write_raster(tmp_path / "t.tif", np.where(cut, -1, t), nodata=-1),
+             "m": write_raster(tmp_path / "m.tif", cut),
+             "r": [write_raster(tmp_path / f"r{k}.tif", (0.9 * t + 30 + rng.normal(0, 60, t.shape)).astype(np.float32))
+                   for k in range(3)]}
+    outs = {}
+    for combine in (1, 3):
+        for rule in ("auto", "correlation", "std_ratio"):
+            out_dir = tmp_path / f"{combine}_{rule}"
+            out_dir.mkdir()
+            outs[combine, rule] = run(noisy, out_dir, combine, gain_rule=rule)[1]
+    assert outs[3, "auto"].tobytes() == outs[3, "std_ratio"].tobytes() != outs[3, "correlation"].tobytes()
+    assert outs[1, "auto"].tobytes() == outs[1, "correlation"].tobytes() != outs[1, "std_ratio"].tobytes()
+    plan = FillPlan(input_path="t.tif", sources=[Source("r.tif")], output="o.tif", combine=5)
+    assert plan.gain() == "correlation"  # a median of one date is that date
+    with pytest.raises(InputError, match="GAIN must be one of auto, correlation, std_ratio"):
+        run(noisy, tmp_path, 1, gain_rule="variance")

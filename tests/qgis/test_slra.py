@@ -37,19 +37,20 @@ def test_fills_real_cloudy_date(run_alg, data_dir, tmp_path):
 
 
 def test_gain_rules_by_name_or_index(run_alg, data_dir, tmp_path):
-    """GAIN=std_ratio (or its index 1) is the paper's gain: same as the core with gain_rule="std_ratio", and not the
-    default's output."""
+    """GAIN=std_ratio (or its index 2) is the paper's gain: same as the core with gain_rule="std_ratio", and not the
+    default's output; the default (auto) is the correlation gain for a single date."""
     from cloud_removal.algorithms.core.slra_raster import run_slra
 
     p = params(data_dir, tmp_path / "paper.tif", GAIN="std_ratio")
     run_alg(ALG, p)
-    run_alg(ALG, params(data_dir, tmp_path / "index.tif", GAIN=1))
+    run_alg(ALG, params(data_dir, tmp_path / "index.tif", GAIN=2))
     run_alg(ALG, params(data_dir, tmp_path / "default.tif"))
+    run_alg(ALG, params(data_dir, tmp_path / "correlation.tif", GAIN="correlation"))
     run_slra(p["INPUT"], p["REPLACEMENT"], p["MASK"], tmp_path / "core.tif", mask_band=21, window_size=40,
              gain_rule="std_ratio")
     paper = read(tmp_path / "paper.tif").tobytes()
     assert paper == read(tmp_path / "index.tif").tobytes() == read(tmp_path / "core.tif").tobytes()
-    assert paper != read(tmp_path / "default.tif").tobytes()
+    assert paper != read(tmp_path / "default.tif").tobytes() == read(tmp_path / "correlation.tif").tobytes()
 
 
 def test_mask_band_defaults_to_1(run_alg, data_dir, tmp_path):
@@ -101,7 +102,7 @@ def test_algorithm_metadata(qgis_app):
         assert n in names
     assert alg.parameterDefinition("WINDOW_SIZE").defaultValue() == 80
     gain = alg.parameterDefinition("GAIN")
-    assert gain.options() == ["correlation", "std_ratio"] and gain.defaultValue() == "correlation"
+    assert gain.options() == ["auto", "correlation", "std_ratio"] and gain.defaultValue() == "auto"
     assert gain.flags() & gain.FlagAdvanced
     assert "160" in alg.shortHelpString() and "Remote Sensing" in alg.shortHelpString()
     assert alg.svgIconPath().endswith("slra.svg")

@@ -7,7 +7,8 @@ Three methods, all computed in the same run on the same cut target:
 (b) run_multi_date_fill with its defaults (order="similar": the dates that agree best with the target where both are
     clear first; combine=5: each pixel the median of the adjusted values of the first 5 dates clear there, each date
     filled on its own) over all replacement dates, each used only where it is clear; for comparison, (b2) the same
-    with order="nearest" and (b1) with combine=1 (the first clear date fills, later dates fill what is left);
+    with order="nearest", (b1) with combine=1 (the first clear date fills, later dates fill what is left) and (bg)
+    with gain_rule="correlation" instead of auto (the paper's std_t / std_r for medians);
 (c) a per-pixel median composite of the clear pixels of all replacement dates (no radiometric adjustment).
 Set 1 (Sentinel-2 T37MEM, 21 dates): the replacements' clouds are their 0 pixels (nodata, set by the source's cloud
 mask), so no masks are passed (auto_mask=False). Set 7 (Landsat P035R032): each replacement's Fmask cloud + shadow
@@ -152,16 +153,19 @@ def run_case(work, target, cut, reps, clear, nodata, window, rep_masks=None):
     # (b1), for comparison: one date per pixel (COMBINE_DATES=1), the first clear one, chained
     run_multi_date_fill(cut_target, reps, work / "b1_first.tif", input_mask=str(cut_mask),
                         replacement_masks=masks, auto_mask=False, window_size=window, buffer=BUFFER, combine=1)
+    # (bg), for comparison: (b) with the correlation gain instead of auto's std_t / std_r for medians
+    run_multi_date_fill(cut_target, reps, work / "bg_gain.tif", input_mask=str(cut_mask), replacement_masks=masks,
+                        auto_mask=False, window_size=window, buffer=BUFFER, gain_rule="correlation")
     known = ~cut & (arr != nodata).all(axis=0)
     agree = [agreement(truth, read(p).astype(float), known & c) for p, c in zip(reps, clear)]
     best = sorted(range(len(reps)), key=lambda i: (agree[i], i))
     est = {"a": read(work / "a_single.tif").astype(float), "b": read(work / "b_multi.tif").astype(float),
            "c": median_composite(reps, clear), "b2": read(work / "b2_agreement.tif").astype(float),
-           "b1": read(work / "b1_first.tif").astype(float)}
+           "b1": read(work / "b1_first.tif").astype(float), "bg": read(work / "bg_gain.tif").astype(float)}
     filled = {k: (e != nodata).all(axis=0) & cut for k, e in est.items() if k != "c"}
     filled["c"] = ~np.isnan(est["c"]).any(axis=0) & cut
     any_clear = np.logical_or.reduce(clear) & cut
-    common = filled["a"] & filled["b"] & filled["c"] & filled["b2"] & filled["b1"]
+    common = np.logical_and.reduce(list(filled.values()))
     used = [(reps[i], n) for i, n in zip(summary["order"], summary["per_pass"]) if n]
     return {"cut": int(cut.sum()), "any_clear": int(any_clear.sum()), "date_a": iso(reps[ia]),
             "filled": {k: int(v.sum()) for k, v in filled.items()},
@@ -185,8 +189,8 @@ def goal(r):
 def table(title, rows):
     print("| target | cut shape of | cut px | clear in >= 1 date | (a) from | filled (a) / (b) / (c) | scored px "
           "(filled by all) | RMSE (a) | RMSE (b) | RMSE (c) | own RMSE (a) / (b) / (c) | time (a) / (b) s | goal | "
-          "RMSE (b2) nearest first | RMSE (b1) one date per pixel |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "RMSE (b2) nearest first | RMSE (b1) one date per pixel | RMSE (bg) GAIN=correlation |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     met = 0
     for (target, shape), r in rows.items():
         pct = {k: 100.0 * v / r["cut"] for k, v in r["filled"].items()}
@@ -196,10 +200,10 @@ def table(title, rows):
               f"{pct['a']:.1f} / {pct['b']:.1f} / {pct['c']:.1f} % | {r['common']} | {r['rmse']['a']:.2f} | "
               f"{r['rmse']['b']:.2f} | {r['rmse']['c']:.2f} | {r['own']['a']:.2f} / {r['own']['b']:.2f} / "
               f"{r['own']['c']:.2f} | {r['time'][0]:.2f} / {r['time'][1]:.2f} | {text} | {r['rmse']['b2']:.2f} | "
-              f"{r['rmse']['b1']:.2f} |")
-    mean = {k: np.mean([r["rmse"][k] for r in rows.values()]) for k in ("a", "b", "c", "b2", "b1")}
+              f"{r['rmse']['b1']:.2f} | {r['rmse']['bg']:.2f} |")
+    mean = {k: np.mean([r["rmse"][k] for r in rows.values()]) for k in ("a", "b", "c", "b2", "b1", "bg")}
     print(f"| **mean** | | | | | | | {mean['a']:.2f} | {mean['b']:.2f} | {mean['c']:.2f} | | | | {mean['b2']:.2f} | "
-          f"{mean['b1']:.2f} |")
+          f"{mean['b1']:.2f} | {mean['bg']:.2f} |")
     print("\nDates (b) used, in the order used (pixels each gave a value to, incl. the 2 px buffer around the cut; "
           "dates that gave none left out), and, as a check computed here, the 4 dates whose global regression "
           "onto the target outside the cut leaves the lowest RMSE:")
@@ -284,8 +288,9 @@ def main():
           "median of the adjusted values of the first 5 dates clear there), all replacements. (c) "
           "per-pixel median composite of the clear pixels of all replacements (no radiometric adjustment). For "
           "comparison, not part of the goal: (b2) run_multi_date_fill, order='nearest'; (b1) combine=1, one date per "
-          "pixel (the first clear one; later dates fill what is left). Filled: share of the cut filled in all bands. "
-          "RMSE (a), (b), (c), (b2), (b1): mean over bands of the per-band RMSE on the cut pixels filled by all five "
+          "pixel (the first clear one; later dates fill what is left); (bg) GAIN=correlation instead of auto (which "
+          "takes the paper's std_t / std_r for medians of dates). Filled: share of the cut filled in all bands. "
+          "RMSE (a), (b), (c), (b2), (b1), (bg): mean over bands of the per-band RMSE on the cut pixels filled by all "
           "(scored px); own RMSE: each method on all cut pixels it filled.\n")
     if OUT.exists():
         shutil.rmtree(OUT)
