@@ -14,7 +14,6 @@ images using stepwise radiometric adjustment and residual correction. Remote Sen
 import numpy as np
 
 from .slra_stats import (
-    GAIN_RULES,
     MIN_COMMON,
     NO_REPLACEMENT,
     NO_STATS,
@@ -23,6 +22,7 @@ from .slra_stats import (
     covariance,
     moments,
     tiled_window_sums,
+    uses_correlation,
 )
 
 
@@ -52,7 +52,7 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     if ys.size == 0:
         return ys, xs, np.zeros(0)
     mt, vt, mr, vr = moments(s, offsets)
-    cov = covariance(s) if gain_rule == GAIN_RULES[0] else None
+    cov = covariance(s) if uses_correlation(gain_rule) else None
     pred = adjust(mt, vt, mr, vr, rep[ys, xs].astype(np.float64), scale, cov)
     return ys, xs, target[ys, xs].astype(np.float64) - pred
 

@@ -32,6 +32,7 @@ from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are
     gain,
     moments,
     tiled_window_sums,
+    uses_correlation,
     window_sums,
 )
 
@@ -102,7 +103,7 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
 
         def sums(r, c, h):
             return window_sums(common, target, rep, r, c, h, offsets)
-    stats_of = _WindowStats(sums, half, min_common, fb, offsets, scale, _uses_correlation(gain_rule))
+    stats_of = _WindowStats(sums, half, min_common, fb, offsets, scale, uses_correlation(gain_rule))
     n_rings = len(plan.ring_first)
     need_edge = plan.n_stepwise < n_rings
     edge = None  # (rows, cols, gain, offset) of the last stepwise ring that made values
@@ -157,13 +158,6 @@ def _ring_chunks(plan, k):
 
 
 _WindowStats = namedtuple("_WindowStats", "sums half min_common fb offsets scale correlation")
-
-
-def _uses_correlation(gain_rule):
-    """True for the "correlation" gain rule, False for "std_ratio"; ValueError for anything else."""
-    if gain_rule not in GAIN_RULES:
-        raise ValueError(f"gain_rule must be one of {', '.join(GAIN_RULES)}, not {gain_rule!r}.")
-    return gain_rule == "correlation"
 
 
 def _adjust_chunk(plan, segs, ws, rep, rvalid, values, status):
@@ -279,7 +273,7 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
     rep = np.asarray(rep, np.float64)
     rep = rep[None] if rep.ndim == 2 else rep
     nb = target.shape[0]
-    _uses_correlation(gain_rule)
+    uses_correlation(gain_rule)
     tvalid = np.ones(target.shape, bool) if tvalid is None else np.broadcast_to(tvalid, target.shape)
     rvalid = np.ones(target.shape, bool) if rvalid is None else np.broadcast_to(rvalid, target.shape)
     half = max(int(window_size) // 2, 1)

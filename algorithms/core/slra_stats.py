@@ -46,6 +46,13 @@ def gain(vt, mr, vr, scale=0.0, cov=None):
     return np.where(zero, 1.0, np.clip(g, GAIN_MIN, GAIN_MAX))
 
 
+def uses_correlation(gain_rule):
+    """True for the "correlation" gain rule, False for "std_ratio" (GAIN_RULES); ValueError for anything else."""
+    if gain_rule not in GAIN_RULES:
+        raise ValueError(f"gain_rule must be one of {', '.join(GAIN_RULES)}, not {gain_rule!r}.")
+    return gain_rule == "correlation"
+
+
 def adjust(mt, vt, mr, vr, rep, scale=0.0, cov=None):
     """T = mean_t + g (R - mean_r), with g = gain(vt, mr, vr, scale, cov): the replacement matched to the target's
     local mean and standard deviation (scaled by sqrt(rho) when `cov` is given)."""
