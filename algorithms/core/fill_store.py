@@ -10,7 +10,7 @@ import numpy as np
 from osgeo import gdal, gdal_array
 from scipy import ndimage
 
-from .raster_io import Window, band_nodata, nodata_mask, read_large
+from .raster_io import Window, band_nodata, nodata_mask, read_large, read_window_bands
 from .staging import SCRATCH_PREFIX, private_dir
 
 
@@ -154,10 +154,10 @@ class Scratch:
     def get(self, window):
         """(values, flags) of all bands in a window, each (bands, h, w); flags hold the pass (0 = not filled), or,
         with several slots, the number of values, whose per-band median is returned."""
-        f = _read(self.flags, window)
+        f = self._all_bands(self.flags, window)
         if self.slots == 1:
-            return _read(self.values, window), f
-        stack = np.stack([_read(ds, window) for ds in self.slot_values]).astype(np.float64)
+            return self._all_bands(self.values, window), f
+        stack = np.stack([self._all_bands(ds, window) for ds in self.slot_values]).astype(np.float64)
         stack[np.arange(self.slots)[:, None, None, None] >= f[None]] = np.nan
         out = np.zeros(f.shape)
         has = f > 0
@@ -167,31 +167,28 @@ class Scratch:
 
     def band(self, band, window):
         """(values, flags) of one band in a window (one slot)."""
-        return _read(self.values, window, band), _read(self.flags, window, band)
+        return read_large(self.values, band, window), read_large(self.flags, band, window)
 
     def filled(self, window):
         """Pixels of a window that need no further pass: filled in every band (one slot), or holding `slots`
         values in every band."""
-        f = _read(self.flags, window)
+        f = self._all_bands(self.flags, window)
         return (f >= self.slots).all(axis=0) if self.slots > 1 else (f > 0).all(axis=0)
 
     def missing(self, window):
         """Pixels of a window without a value in some band."""
-        return ~(_read(self.flags, window) > 0).all(axis=0)
+        return ~(self._all_bands(self.flags, window) > 0).all(axis=0)
+
+    @staticmethod
+    def _all_bands(ds, window):
+        """All bands of a window of a scratch file, (bands, h, w). read_window_bands drops the blocks from GDAL's
+        cache after each strip: the merge reads every block once, and the process-wide cache (5 % of RAM by
+        default) would otherwise fill with them on top of the fill's own memory (read_large does the same for
+        one band)."""
+        return read_window_bands(ds, range(1, ds.RasterCount + 1), window)
 
     def close(self):
         self.values = self.flags = None
         self.slot_values = []
         shutil.rmtree(self.dir, ignore_errors=True)
 
-
-def _read(ds, window, band=None):
-    """A window of one band (h, w) or of all bands (bands, h, w) of a scratch file, its blocks then dropped from
-    GDAL's cache: the merge reads every block once, and the process-wide cache (5 % of RAM by default) would
-    otherwise fill with them on top of the fill's own memory."""
-    if band is not None:
-        arr = ds.GetRasterBand(band).ReadAsArray(window.x, window.y, window.w, window.h)
-    else:
-        arr = ds.ReadAsArray(window.x, window.y, window.w, window.h).reshape((-1, window.h, window.w))
-    ds.FlushCache()
-    return arr
