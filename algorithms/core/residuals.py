@@ -17,10 +17,8 @@ from .slra_stats import (
     MIN_COMMON,
     NO_REPLACEMENT,
     NO_STATS,
-    adjust,
     common_summary,
-    covariance,
-    moments,
+    local_gain,
     tiled_window_sums,
     uses_correlation,
 )
@@ -51,9 +49,8 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     ys, xs, s = ys[ok], xs[ok], s[:, ok]
     if ys.size == 0:
         return ys, xs, np.zeros(0)
-    mt, vt, mr, vr = moments(s, offsets)
-    cov = covariance(s) if uses_correlation(gain_rule) else None
-    pred = adjust(mt, vt, mr, vr, rep[ys, xs].astype(np.float64), scale, cov)
+    mt, mr, g = local_gain(s, offsets, scale, uses_correlation(gain_rule))
+    pred = mt + g * (rep[ys, xs].astype(np.float64) - mr)
     return ys, xs, target[ys, xs].astype(np.float64) - pred
 
 

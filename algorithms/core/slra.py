@@ -26,10 +26,10 @@ from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are
     WIDENED,
     ZERO_VAR_REL,
     _row_chunks,
-    adjust,
     common_summary,
     covariance,
     gain,
+    local_gain,
     moments,
     tiled_window_sums,
     uses_correlation,
@@ -184,9 +184,7 @@ def _adjust_chunk(plan, segs, ws, rep, rvalid, values, status):
         st[low] = FALLBACK if fb[0] >= 1 else NO_STATS
     st[~rvalid[rows, cols]] = NO_REPLACEMENT
     good = np.flatnonzero((st != NO_REPLACEMENT) & (st != NO_STATS))
-    stats = stats[:, good]
-    mt, vt, mr, vr = moments(stats, offsets)
-    g = gain(vt, mr, vr, scale, covariance(stats) if correlation else None)
+    mt, mr, g = local_gain(stats[:, good], offsets, scale, correlation)
     del stats
     o = mt - g * mr
     values[good] = g * rep[rows[good], cols[good]] + o
@@ -196,11 +194,10 @@ def _adjust_chunk(plan, segs, ws, rep, rvalid, values, status):
 
 def _fallback_transform(ws):
     """(gain, offset) from the fallback statistics of a _WindowStats, or None when there are none."""
-    fb = ws.fb
-    if fb[0] < 1:
+    if ws.fb[0] < 1:
         return None
-    mt, vt, mr, vr = moments(fb, ws.offsets)
-    g = float(gain(vt, mr, vr, ws.scale, covariance(fb) if ws.correlation else None))
+    mt, mr, g = local_gain(ws.fb, ws.offsets, ws.scale, ws.correlation)
+    g = float(g)
     return g, float(mt - g * mr)
 
 

@@ -53,10 +53,11 @@ def uses_correlation(gain_rule):
     return gain_rule == "correlation"
 
 
-def adjust(mt, vt, mr, vr, rep, scale=0.0, cov=None):
-    """T = mean_t + g (R - mean_r), with g = gain(vt, mr, vr, scale, cov): the replacement matched to the target's
-    local mean and standard deviation (scaled by sqrt(rho) when `cov` is given)."""
-    return mt + gain(vt, mr, vr, scale, cov) * (rep - mr)
+def local_gain(s, offsets, scale, correlation):
+    """(mean_t, mean_r, gain) from window_sums' rows: the adjustment T = mean_t + gain (R - mean_r) matches the
+    replacement to the target's local mean and standard deviation (times sqrt(rho) when `correlation`)."""
+    mt, vt, mr, vr = moments(s, offsets)
+    return mt, mr, gain(vt, mr, vr, scale, covariance(s) if correlation else None)
 
 
 def window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0)):
