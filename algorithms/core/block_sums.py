@@ -51,7 +51,8 @@ class BlockSums:
         for y in range(0, h, step):  # strips of about a million pixels, summed in the stored precision
             c = common[y:y + step]
             ch = c.shape[0]
-            rb, rows = -(-ch // self.b), slice(y // self.b, y // self.b + -(-ch // self.b))
+            rb = -(-ch // self.b)
+            rows = slice(y // self.b, y // self.b + rb)
             counts = np.zeros((1, rb * self.b, self.wb * self.b), self.count.dtype)
             counts[0, :ch, :w] = c
             self.count[rows] = _block_totals(counts, self.b)[0]
