@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 from scipy import ndimage
 
-from . import residuals, slra
+from . import slra
 from .fill_merge import merge
 from .fill_plan import open_plan
 from .fill_store import Region, Scratch, to_dtype, valid_pixels, work_dtype
@@ -109,19 +109,9 @@ class PassFiller:
                 return True
 
         def compute(b, arrays):
-            t, tvalid, r, rvalid = arrays
-            arrays.clear()  # the band arrays live only here, so they are freed before the membrane solve
             part = Progress(lambda pct: done.__setitem__(b - 1, pct / 100.0), cancelled)
-            summary = slra.band_summary(plan, t, r, tvalid, rvalid)
-            rule = self.plan.gain()
-            values, st = slra.fill_band(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common, part, summary,
-                                        rule)
-            if self.plan.residual_correction:
-                boundary = residuals.boundary_residuals(plan, t, r, tvalid, rvalid, self.half, self.plan.min_common,
-                                                        summary, rule)
-                del t, tvalid, r, rvalid
-                values = residuals.add_membrane(plan, values, st, boundary)
-            return values, st
+            return slra.fill_and_correct(plan, arrays, self.half, self.plan.min_common, part, self.plan.gain(),
+                                         self.plan.residual_correction)
 
         def store(b, future):
             values, st = future.result()

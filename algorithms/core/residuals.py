@@ -17,6 +17,7 @@ from .slra_stats import (
     MIN_COMMON,
     NO_REPLACEMENT,
     NO_STATS,
+    by_tiles,
     common_summary,
     local_gain,
     tiled_window_sums,
@@ -25,12 +26,14 @@ from .slra_stats import (
 
 
 def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, summary=None,
-                       gain_rule="correlation"):
+                       gain_rule="correlation", blocks=None):
     """Residual target - SLRA prediction at the known pixels 4-adjacent to the owned fill region.
 
     The prediction at a clear pixel uses the same window statistics over the initially known common pixels.
     `summary`: common_summary of those pixels (slra.band_summary), when the caller already has it; `gain_rule`:
-    as the fill's (slra.fill_band), so the residuals are those of the same adjustment.
+    as the fill's (slra.fill_band), so the residuals are those of the same adjustment; `blocks`: the fill's
+    block_sums.BlockSums of the same pixels, before any ring was added to it (slra.band_blocks), whose windows
+    are then used, as the fill's own, instead of pixel windows.
     Returns (rows, cols, residuals) of the pixels where it is defined.
     """
     own = plan.own_mask()
@@ -44,7 +47,10 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     if ys.size == 0:
         return ys, xs, np.zeros(0)
     offsets, scale, _ = common_summary(common, target, rep) if summary is None else summary
-    s = tiled_window_sums(common, target, rep, ys, xs, half, offsets)
+    if blocks is None:
+        s = tiled_window_sums(common, target, rep, ys, xs, half, offsets)
+    else:
+        s = by_tiles(lambda rr, cc: blocks.window(rr, cc, half), ys, xs, common.shape[1])
     ok = s[0] >= min_common
     ys, xs, s = ys[ok], xs[ok], s[:, ok]
     if ys.size == 0:

@@ -40,7 +40,7 @@ STEPWISE_DEPTH = 2  # with residual correction, rings are filled stepwise up to 
 
 
 def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, progress=None, summary=None,
-              gain_rule="correlation"):
+              gain_rule="correlation", blocks=None):
     """Fill one band over a RingPlan, ring by ring from the region's edge inward (Li et al. 2019).
 
     Each pixel gets its replacement value matched to the target's mean and standard deviation over the known
@@ -72,6 +72,9 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     gain_rule : {"correlation", "std_ratio"}
         The gain of each window (slra_stats.gain): the standard deviation ratio times the square root of the
         window's correlation (default), or the paper's standard deviation ratio.
+    blocks : BlockSums, optional
+        band_blocks of these arrays, when the caller already has it (residuals.boundary_residuals takes the same
+        before this adds the rings to it); made here when needed and not given.
 
     Returns
     -------
@@ -90,9 +93,9 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         return values, status
     # Fallback: the statistics of every initially known common pixel around the region.
     offsets, scale, fb = common_summary(common, target, rep) if summary is None else summary
-    blocks = None
-    if block_size(half) > 1:  # large windows: statistics over b x b blocks, updated ring by ring (block_sums.py)
-        blocks = BlockSums(common, target, rep, offsets, block_size(half), values.dtype)
+    if blocks is None and block_size(half) > 1:
+        blocks = _blocks(common, target, rep, offsets, half)
+    if blocks is not None:
         common = None  # the blocks hold all the window statistics need: no pixel array is updated per ring
 
         def sums(r, c, h):
@@ -140,6 +143,44 @@ def band_summary(plan, target, rep, tvalid, rvalid):
     """Offsets, scale and fallback sums (slra_stats.common_summary) of the pixels known in both images outside the
     fill region: computed once per band for fill_band and residuals.boundary_residuals."""
     return common_summary(~plan.fill & tvalid & rvalid, target, rep)
+
+
+def band_blocks(plan, target, rep, tvalid, rvalid, half, summary):
+    """The window statistics over b x b blocks (block_sums.py) of the pixels known in both images outside the fill
+    region, for windows large enough to use them (block_size(half) > 1), else None; `summary`: band_summary."""
+    if block_size(half) == 1:
+        return None
+    return _blocks(~plan.fill & tvalid & rvalid, target, rep, summary[0], half)
+
+
+def _blocks(common, target, rep, offsets, half):
+    """Large windows: statistics over b x b blocks, updated ring by ring, kept in the working arrays' precision."""
+    return BlockSums(common, target, rep, offsets, block_size(half), np.result_type(target.dtype, np.float32))
+
+
+def fill_and_correct(plan, arrays, half, min_common=MIN_COMMON, progress=None, gain_rule="correlation",
+                     residual_correction=True):
+    """One band's whole fill over a RingPlan: the stepwise adjustment (fill_band), then, if asked, Li et al.'s
+    residual correction (residuals.py), both from the same window statistics.
+
+    `arrays`: the list [target, tvalid, rep, rvalid] of fill_band's arrays; it is emptied, so that where the
+    caller holds no other reference the band arrays are freed before the membrane solve, the most memory-hungry
+    step on large regions. Returns fill_band's (values, status), corrected.
+    """
+    target, tvalid, rep, rvalid = arrays
+    arrays.clear()
+    summary = band_summary(plan, target, rep, tvalid, rvalid)
+    blocks = band_blocks(plan, target, rep, tvalid, rvalid, half, summary)
+    boundary = None
+    if residual_correction:  # before fill_band adds the rings to the blocks: the statistics of the clear pixels
+        boundary = residuals.boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common, summary,
+                                                gain_rule, blocks)
+    values, status = fill_band(plan, target, rep, tvalid, rvalid, half, min_common, progress, summary, gain_rule,
+                               blocks)
+    del target, tvalid, rep, rvalid, blocks
+    if boundary is not None:
+        values = residuals.add_membrane(plan, values, status, boundary)
+    return values, status
 
 
 RING_CHUNK = 1 << 18  # plan pixels adjusted at once
@@ -279,13 +320,8 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
     status = np.zeros((nb,) + plan.shape, np.uint8)
     for b in range(nb):
         t = target[b]
-        summary = band_summary(plan, t, rep[b], tvalid[b], rvalid[b])
-        values, st = fill_band(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common, summary=summary,
-                               gain_rule=gain_rule)
-        if residual_correction:
-            boundary = residuals.boundary_residuals(plan, t, rep[b], tvalid[b], rvalid[b], half, min_common, summary,
-                                                    gain_rule)
-            values = residuals.add_membrane(plan, values, st, boundary)
+        values, st = fill_and_correct(plan, [t, tvalid[b], rep[b], rvalid[b]], half, min_common,
+                                      gain_rule=gain_rule, residual_correction=residual_correction)
         good = (st != NO_REPLACEMENT) & (st != NO_STATS)
         t[plan.rows[good], plan.cols[good]] = values[good]
         status[b][plan.rows, plan.cols] = st

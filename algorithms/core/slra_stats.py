@@ -96,14 +96,21 @@ def window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0)):
 def tiled_window_sums(common, t, r, rows, cols, half, offsets=(0.0, 0.0), tile=256):
     """window_sums for scattered pixels, tile by tile, so each summed-area table covers one tile plus the window
     margin (bounded memory) rather than the bounding box of all the pixels."""
+    return by_tiles(lambda rr, cc: window_sums(common, t, r, rr, cc, half, offsets), rows, cols, common.shape[1],
+                    tile)
+
+
+def by_tiles(sums, rows, cols, width, tile=256):
+    """sums(rows, cols) -> (SUMS, n) evaluated tile by tile over scattered pixels of an image `width` wide: each
+    call's summed-area table then spans one tile plus the window margin, whatever the pixels' spread."""
     out = np.empty((SUMS, rows.size))
-    ntx = -(-common.shape[1] // tile)
+    ntx = -(-width // tile)
     key = (rows // tile).astype(np.int64) * ntx + cols // tile
     order = np.argsort(key, kind="stable")
     cut = np.flatnonzero(np.diff(key[order])) + 1
     for part in np.split(order, cut):
         if part.size:
-            out[:, part] = window_sums(common, t, r, rows[part], cols[part], half, offsets)
+            out[:, part] = sums(rows[part], cols[part])
     return out
 
 
