@@ -58,3 +58,54 @@ def test_block_counts_are_exact_in_the_smallest_integer_type(b, dtype):
     assert sums.count.max() == min(b * b, 70 * 75)
     np.testing.assert_array_equal(sums.window(rows, cols, 2 * b)[0],
                                   brute(np.ones_like(common), t, r, rows, cols, 2 * b, b, (100.0, 50.0))[0])
+
+
+@pytest.mark.parametrize("b", [1, 2, 3])
+@pytest.mark.parametrize("rule", ["correlation", "std_ratio"])
+def test_boundary_residuals_from_block_windows(b, rule):
+    """The residual correction's boundary residuals use the fill's block windows (before any ring is added): each
+    one is target - (mean_t + gain (rep - mean_r)) over the blocks its window touches; with 1-pixel blocks they
+    are the pixel windows' own."""
+    from cloud_removal.algorithms.core import residuals, slra
+    from cloud_removal.algorithms.core.slra_stats import local_gain
+
+    rng = np.random.default_rng(10 + b)
+    h, w, half = 48, 52, 7
+    t, r = rng.normal(100, 10, (h, w)), rng.normal(50, 5, (h, w))
+    t += 0.8 * (r - 50)
+    fill = np.zeros((h, w), bool)
+    fill[10:25, 12:30] = True
+    fill[35:44, 3:9] = True
+    valid = rng.random((h, w)) > 0.05
+    plan = slra.RingPlan(fill)
+    summary = slra.band_summary(plan, t, r, valid, valid)
+    blocks = BlockSums(~fill & valid, t, r, summary[0], b)
+    ys, xs, res = residuals.boundary_residuals(plan, t, r, valid, valid, half, summary=summary, gain_rule=rule,
+                                               blocks=blocks)
+    assert ys.size > 50
+    s = brute(~fill & valid, t, r, ys, xs, half, b, summary[0])
+    assert (s[0] >= slra.MIN_COMMON).all()
+    mt, mr, g = local_gain(s, summary[0], summary[1], rule == "correlation")
+    np.testing.assert_allclose(res, t[ys, xs] - (mt + g * (r[ys, xs] - mr)), rtol=1e-9, atol=1e-9)
+    if b == 1:
+        pixel = residuals.boundary_residuals(plan, t, r, valid, valid, half, summary=summary, gain_rule=rule)
+        for got, want in zip((ys, xs, res), pixel):
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_fill_and_correct_empties_the_band_list():
+    """The per-band pipeline takes its arrays from a list it empties, so a caller holding no other reference lets
+    them go before the membrane solve."""
+    from cloud_removal.algorithms.core import slra
+
+    rng = np.random.default_rng(3)
+    t, r = rng.normal(100, 10, (40, 40)), rng.normal(50, 5, (40, 40))
+    fill = np.zeros((40, 40), bool)
+    fill[10:20, 10:22] = True
+    valid = np.ones((40, 40), bool)
+    arrays = [t.copy(), valid, r, valid]
+    values, status = slra.fill_and_correct(slra.RingPlan(fill), arrays, 5)
+    assert arrays == [] and values.shape == status.shape == (120,)
+    out, _ = slra.slra_fill(t, r, fill, window_size=10)
+    plan = slra.RingPlan(fill)
+    np.testing.assert_array_equal(out[0][plan.rows, plan.cols], values)
