@@ -84,7 +84,12 @@ class FillPlan:
         gain would flatten the result (measured: tools/bench/bench_multi_date.py)."""
         if self.gain_rule != "auto":
             return self.gain_rule
-        return "std_ratio" if self.combine > 1 and len(self.sources) > 1 else "correlation"
+        return "std_ratio" if self.slots() > 1 else "correlation"
+
+    def slots(self):
+        """Values kept per pixel and band while filling: 1 when each pixel takes one source's value (chained
+        passes), else the most dates whose median is taken (`combine`, at most the number of sources)."""
+        return min(int(self.combine), len(self.sources))
 
     def output_paths(self):
         return {"output": self.output, "source output": self.source_output,

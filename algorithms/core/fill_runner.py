@@ -157,8 +157,6 @@ class PassFiller:
         `read`: (target, replacement) with all bands of the window, when they were read at once."""
         t = read_large(self.inputs.src, b, win) if read is None else read[0][b - 1]
         tvalid = valid_pixels(t, self.inputs.nodata[b - 1])
-        if slra.block_size(self.half) == 1:  # pixel windows update the target ring by ring (see slra.fill_band)
-            t = t.astype(self.work)
         if self.k > 1 and self.scratch.slots == 1:
             values, flags = self.scratch.band(b, win)
             earlier = flags > 0
@@ -212,7 +210,7 @@ class FillRun:
         summary.update(fill_pixels=n_fill, groups=len(groups), remaining=n_fill)
         if n_fill == 0:
             self.progress.log("Warning: the mask marks no pixel to fill; the output is a copy of the input.")
-        slots = min(int(plan.combine), len(plan.sources))
+        slots = plan.slots()
         self.scratch = (Scratch(width, height, src.RasterCount,
                                 self.inputs.dtype if slots == 1 else work_dtype(self.inputs.dtype), slots=slots)
                         if n_fill else None)

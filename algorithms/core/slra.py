@@ -101,8 +101,7 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
         def sums(r, c, h):
             return blocks.window(r, c, h)
     else:
-        if target.dtype.kind != "f":  # pixel windows read each ring's values back from the target
-            target = target.astype(values.dtype)
+        target = working_target(target, half)
 
         def sums(r, c, h):
             return window_sums(common, target, rep, r, c, h, offsets)
@@ -145,6 +144,16 @@ def band_summary(plan, target, rep, tvalid, rvalid):
     return common_summary(~plan.fill & tvalid & rvalid, target, rep)
 
 
+def working_target(target, half):
+    """The target as fill_band works on it: pixel windows (block_size(half) == 1) write each ring's values into the
+    target and read them back, so an integer target becomes a float copy (float32 for 8/16-bit data, float64 for
+    wider); block windows only read it, so it stays in its own type (half the memory of float32 for 16 bits). Float
+    targets are used as they are (fill_band then writes into them)."""
+    if block_size(half) > 1 or target.dtype.kind == "f":
+        return target
+    return target.astype(np.result_type(target.dtype, np.float32))
+
+
 def band_blocks(plan, target, rep, tvalid, rvalid, half, summary):
     """The window statistics over b x b blocks (block_sums.py) of the pixels known in both images outside the fill
     region, for windows large enough to use them (block_size(half) > 1), else None; `summary`: band_summary."""
@@ -169,6 +178,7 @@ def fill_and_correct(plan, arrays, half, min_common=MIN_COMMON, progress=None, g
     """
     target, tvalid, rep, rvalid = arrays
     arrays.clear()
+    target = working_target(target, half)  # here, so an integer target is not held twice while the rings fill
     summary = band_summary(plan, target, rep, tvalid, rvalid)
     blocks = band_blocks(plan, target, rep, tvalid, rvalid, half, summary)
     boundary = None
