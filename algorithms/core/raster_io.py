@@ -123,22 +123,11 @@ def read_window(ds, band, window, dtype=None):
     return arr if dtype is None else arr.astype(dtype, copy=False)
 
 
-def read_large(ds, band, window, rows=512):
-    """Read a possibly large window strip by strip, dropping the dataset's cached blocks after each strip, so the
-    read adds only its result to memory (GDAL's block cache, process-wide and 5 % of RAM by default, is never
-    resized)."""
-    if window.w * window.h <= rows * max(window.w, 1024):
-        arr = read_window(ds, band, window)
-        ds.FlushCache()
-        return arr
-    out = None
-    for y in range(window.y, window.y + window.h, rows):
-        part = read_window(ds, band, Window(window.x, y, window.w, min(rows, window.y + window.h - y)))
-        ds.FlushCache()
-        if out is None:
-            out = np.empty((window.h, window.w), part.dtype)
-        out[y - window.y:y - window.y + part.shape[0]] = part
-    return out
+def read_large(ds, band, window):
+    """Read one band of a possibly large window strip by strip (read_window_bands), dropping the dataset's cached
+    blocks after each strip, so the read adds only its result to memory (GDAL's block cache, process-wide and 5 %
+    of RAM by default, is never resized)."""
+    return read_window_bands(ds, [band], window)[0]
 
 
 def read_window_bands(ds, bands, window, dtype=None, values=1 << 22):
