@@ -74,6 +74,23 @@ class PassFiller:
         self.half = int(plan.window_size) // 2
         self.margin = self.half * slra.WIDEN[-1]
         self.work = work_dtype(inputs.dtype)
+        self.whole = None  # (target, replacement), all bands of the whole raster, when read once for the pass
+
+    def read_whole(self, groups):
+        """Read all bands of the target and the replacement once for the pass when they fit in READ_ALL_BYTES and
+        the groups' windows overlap (together they cover more pixels than the raster has): each group then takes
+        its window from them instead of decompressing the same blocks again."""
+        w, h = self.region.width, self.region.height
+        if len(groups) < 2 or self._bytes(w * h) > READ_ALL_BYTES:
+            return
+        wins = [box.grow(self.margin, w, h) for _, box in groups]
+        if sum(win.w * win.h for win in wins) > w * h:
+            bands, whole = range(1, len(self.inputs.nodata) + 1), Window(0, 0, w, h)
+            self.whole = (read_window_bands(self.inputs.src, bands, whole), read_window_bands(self.rep, bands, whole))
+
+    def _bytes(self, pixels):
+        """Bytes of all bands of the target and the replacement over `pixels` pixels."""
+        return len(self.inputs.nodata) * pixels * (self.inputs.dtype.itemsize + numpy_dtype(self.rep).itemsize)
 
     def fill_group(self, labels, lab, box, progress):
         """Fill one group on its box plus the margin; bands run in parallel threads (numpy releases the GIL),
@@ -135,9 +152,13 @@ class PassFiller:
                              PARALLEL_BYTES // max(per_band, 1)))
         # One read of all bands decompresses each block of a pixel-interleaved file (GDAL's default) once, where
         # band by band reads decompress it once per band (each read drops its blocks from the cache).
-        at_once = nb * win.w * win.h * (self.inputs.dtype.itemsize + numpy_dtype(self.rep).itemsize)
-        read = ((read_window_bands(self.inputs.src, range(1, nb + 1), win),
-                 read_window_bands(self.rep, range(1, nb + 1), win)) if at_once <= READ_ALL_BYTES else None)
+        if self.whole is not None:
+            read = tuple(a[:, win.y:win.y + win.h, win.x:win.x + win.w] for a in self.whole)
+        elif self._bytes(win.w * win.h) <= READ_ALL_BYTES:
+            read = (read_window_bands(self.inputs.src, range(1, nb + 1), win),
+                    read_window_bands(self.rep, range(1, nb + 1), win))
+        else:
+            read = None
         pending = {}
         with ThreadPoolExecutor(workers) as pool:
             try:
@@ -160,6 +181,8 @@ class PassFiller:
         if self.k > 1 and self.scratch.slots == 1:
             values, flags = self.scratch.band(b, win)
             earlier = flags > 0
+            if self.whole is not None:  # a view of the pass's whole read, which other groups read as it is
+                t = t.copy()
             t[earlier] = values[earlier]
             tvalid |= earlier
         r = read_large(self.rep, b, win) if read is None else read[1][b - 1]
@@ -255,6 +278,7 @@ class FillRun:
                          "wide.")
         filler = PassFiller(self.plan, self.inputs, region, self.scratch, k, replacement, summary)
         if groups:
+            filler.read_whole(groups)
             counts = np.bincount(labels.ravel())
             weights = np.array([float(counts[lab]) for lab, _ in groups])
             edges = 0.1 + 0.9 * np.concatenate(([0.0], np.cumsum(weights))) / weights.sum()

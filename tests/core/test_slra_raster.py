@@ -69,6 +69,41 @@ def test_band_by_band_reads_give_the_same_output(case, tmp_path, monkeypatch, wi
     np.testing.assert_array_equal(read(tmp_path / "each.tif"), read(tmp_path / "all.tif"))
 
 
+def test_one_read_per_pass_for_overlapping_group_windows(case, tmp_path, monkeypatch):
+    """Groups whose windows overlap on a small raster take them from one read of the whole raster per pass; a
+    chained second pass writes the first pass's values into its own copy only: the same output as band reads."""
+    from cloud_removal.algorithms.core import fill_runner
+    from cloud_removal.algorithms.core.multi_date import run_multi_date_fill
+
+    tp, rp, _, t, r, m = case
+    m = np.zeros(m.shape, np.uint8)
+    for y in (5, 133):  # six groups, 8 grouping cells apart: their windows (margin 80) overlap by 48 pixels
+        for x in (5, 133, 261):
+            m[y:y + 6, x:x + 6] = 1
+    mp = write(tmp_path / "m6.tif", m)
+    half = np.zeros(m.shape, np.uint8)
+    half[:, np.arange(m.shape[1]) % 128 >= 8] = 1   # replacement 1 is cloudy over each cloud's right part: pass 2
+    r1m = write(tmp_path / "r1m.tif", half)         # fills the rest of all six, pass 1's values known
+    r2 = write(tmp_path / "r2.tif", 0.9 * r + 50)
+    whole = []
+    read_whole = fill_runner.PassFiller.read_whole
+
+    def spy(self, groups):
+        read_whole(self, groups)
+        whole.append(self.whole is not None)
+
+    monkeypatch.setattr(fill_runner.PassFiller, "read_whole", spy)
+    kw = dict(input_mask=mp, replacement_masks=[r1m, None], auto_mask=False, window_size=40, buffer=0,
+              order="given", combine=1)
+    s = run_multi_date_fill(tp, [rp, r2], tmp_path / "whole.tif", **kw)
+    assert s["groups"] == 6 and s["per_pass"][1] > 0 and whole == [True, True], (s, whole)
+    monkeypatch.setattr(fill_runner, "READ_ALL_BYTES", 0)
+    run_multi_date_fill(tp, [rp, r2], tmp_path / "each.tif", **kw)
+    assert whole[2:] == [False, False]
+    np.testing.assert_array_equal(read(tmp_path / "each.tif"), read(tmp_path / "whole.tif"))
+    np.testing.assert_array_equal(read(tp), t)
+
+
 def test_same_output_for_any_thread_count_and_block_size(case, tmp_path):
     """Bands filled one at a time or two in parallel threads, big or small I/O blocks: the same bits (the membrane
     solves' sums do not depend on BLAS threads either)."""
