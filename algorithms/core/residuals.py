@@ -36,21 +36,15 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     are then used, as the fill's own, instead of pixel windows.
     Returns (rows, cols, residuals) of the pixels where it is defined.
     """
-    own = plan.own_mask()
-    near = own.copy()  # own grown by its 4-neighbours (binary_dilation with a cross, by four shifted ors)
-    near[1:] |= own[:-1]
-    near[:-1] |= own[1:]
-    near[:, 1:] |= own[:, :-1]
-    near[:, :-1] |= own[:, 1:]
-    common = ~plan.fill & tvalid & rvalid
-    ys, xs = np.nonzero(near & common)
+    ys, xs = boundary_pixels(plan, tvalid, rvalid)
     if ys.size == 0:
         return ys, xs, np.zeros(0)
+    common = ~plan.fill & tvalid & rvalid if summary is None or blocks is None else None  # (not while blocks exist)
     offsets, scale, _ = common_summary(common, target, rep) if summary is None else summary
     if blocks is None:
         s = tiled_window_sums(common, target, rep, ys, xs, half, offsets)
     else:
-        s = by_tiles(lambda rr, cc: blocks.window(rr, cc, half), ys, xs, common.shape[1])
+        s = by_tiles(lambda rr, cc: blocks.window(rr, cc, half), ys, xs, plan.shape[1])
     ok = s[0] >= min_common
     ys, xs, s = ys[ok], xs[ok], s[:, ok]
     if ys.size == 0:
@@ -58,6 +52,32 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     mt, mr, g = local_gain(s, offsets, scale, uses_correlation(gain_rule))
     pred = mt + g * (rep[ys, xs].astype(np.float64) - mr)
     return ys, xs, target[ys, xs].astype(np.float64) - pred
+
+
+def boundary_pixels(plan, tvalid, rvalid, chunk=1 << 20):
+    """Rows and columns, in row-major order, of the pixels known in both images (valid, outside the fill region)
+    that are 4-adjacent to an owned fill pixel.
+
+    Only the plan's ring 1 can touch such a pixel (its pixels lie within the ring width of one outside the region),
+    so the neighbours of that ring's pixels are examined, `chunk` pixels at a time: no array of the window's size is
+    made, which matters while a scene-wide group's band arrays and block sums are held.
+    """
+    h, w = plan.shape
+    if plan.n == 0 or plan.ring_number[0] != 1:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    end = int(plan.seg_end[plan.ring_last[0] - 1])
+    found = []
+    for a in range(0, end, chunk):
+        rows = plan.rows[a:min(a + chunk, end)].astype(np.intp)
+        cols = plan.cols[a:min(a + chunk, end)].astype(np.intp)
+        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            y, x = rows + dy, cols + dx
+            inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+            y, x = y[inside], x[inside]
+            known = ~plan.fill[y, x] & tvalid[y, x] & rvalid[y, x]
+            found.append(y[known] * w + x[known])
+    flat = np.unique(np.concatenate(found))
+    return flat // w, flat % w
 
 
 def add_membrane(plan, values, status, boundary):

@@ -65,6 +65,7 @@ class RingPlan:
         self.n = int(key.size)
         del own  # rebuilt by own_mask when needed: one scene-sized array less while the bands are filled
         ring_number = seg_ring[self.ring_first] if seg_ring.size else np.zeros(0, np.int64)
+        self.ring_number = ring_number  # of each ring in plan order (1: next to a pixel outside the region)
         # Ring r holds the distances ((r - 1) w, r w]: it is deep when (r - 1) w >= depth.
         self.n_stepwise = (len(ring_number) if depth is None
                            else int(np.count_nonzero((ring_number.astype(np.int64) - 1) * ring_width < depth)))

@@ -109,3 +109,27 @@ def test_fill_and_correct_empties_the_band_list():
     out, _ = slra.slra_fill(t, r, fill, window_size=10)
     plan = slra.RingPlan(fill)
     np.testing.assert_array_equal(out[0][plan.rows, plan.cols], values)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_boundary_pixels_are_the_known_neighbours_of_the_owned_region(seed):
+    """From the first ring's neighbours only, the same pixels (row-major) as growing the owned mask by a cross and
+    keeping the known ones: regions at the image edge, an owned part, nodata in either image."""
+    from scipy import ndimage
+
+    from cloud_removal.algorithms.core import residuals, slra
+
+    rng = np.random.default_rng(seed)
+    h, w = 61, 47
+    fill = ndimage.binary_dilation(rng.random((h, w)) > 0.985, iterations=int(rng.integers(2, 6)))
+    fill[:, :3] |= rng.random((h, 3)) > 0.5          # touching the image edge
+    own = fill & (rng.random((h, w)) > 0.3) if seed % 2 else None
+    tvalid, rvalid = rng.random((h, w)) > 0.1, rng.random((h, w)) > 0.1
+    plan = slra.RingPlan(fill, own, ring_width=int(rng.integers(1, 4)))
+    mask = plan.own_mask()
+    near = ndimage.binary_dilation(mask, structure=ndimage.generate_binary_structure(2, 1))
+    want = np.nonzero(near & ~fill & tvalid & rvalid)
+    got = residuals.boundary_pixels(plan, tvalid, rvalid, chunk=50)
+    assert want[0].size > 20
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
