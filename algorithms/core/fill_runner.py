@@ -87,6 +87,8 @@ class PassFiller:
         if sum(win.w * win.h for win in wins) > w * h:
             bands, whole = range(1, len(self.inputs.nodata) + 1), Window(0, 0, w, h)
             self.whole = (read_window_bands(self.inputs.src, bands, whole), read_window_bands(self.rep, bands, whole))
+            for a in self.whole:  # shared by the groups: whatever writes into a window works on its own copy
+                a.setflags(write=False)
 
     def _bytes(self, pixels):
         """Bytes of all bands of the target and the replacement over `pixels` pixels."""
@@ -181,7 +183,7 @@ class PassFiller:
         if self.k > 1 and self.scratch.slots == 1:
             values, flags = self.scratch.band(b, win)
             earlier = flags > 0
-            if self.whole is not None:  # a view of the pass's whole read, which other groups read as it is
+            if not t.flags.writeable:  # a view of the pass's whole read, which other groups share
                 t = t.copy()
             t[earlier] = values[earlier]
             tvalid |= earlier

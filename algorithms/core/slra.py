@@ -147,9 +147,9 @@ def band_summary(plan, target, rep, tvalid, rvalid):
 def working_target(target, half):
     """The target as fill_band works on it: pixel windows (block_size(half) == 1) write each ring's values into the
     target and read them back, so an integer target becomes a float copy (float32 for 8/16-bit data, float64 for
-    wider); block windows only read it, so it stays in its own type (half the memory of float32 for 16 bits). Float
-    targets are used as they are (fill_band then writes into them)."""
-    if block_size(half) > 1 or target.dtype.kind == "f":
+    wider); block windows only read it, so it stays in its own type (half the memory of float32 for 16 bits).
+    Writable float targets are used as they are (fill_band then writes into them); read-only ones are copied."""
+    if block_size(half) > 1 or (target.dtype.kind == "f" and target.flags.writeable):
         return target
     return target.astype(np.result_type(target.dtype, np.float32))
 
