@@ -20,7 +20,7 @@ def merge(run, progress):
     writers = [out, None, None]
     try:
         if plan.source_output:
-            n = len(plan.sources) if plan.combine == 1 else min(plan.combine, len(plan.sources))
+            n = len(plan.sources) if plan.combine == 1 else plan.slots()
             names = ["original"] + ([f"replacement {k}" for k in range(1, n + 1)] if plan.combine == 1 else
                                     [f"median of {k} date{'s' if k > 1 else ''}" for k in range(1, n + 1)])
             colours = {0: (200, 200, 200), **{k: _colour(k) for k in range(1, n + 1)}, SOURCE_NODATA: (255, 0, 255)}
