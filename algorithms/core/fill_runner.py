@@ -16,9 +16,10 @@ from scipy import ndimage
 from . import slra
 from .fill_merge import merge
 from .fill_plan import open_plan
-from .fill_store import Region, Scratch, to_dtype, valid_pixels, work_dtype
+from .fill_store import Region, Scratch, to_dtype, valid_pixels
 from .progress import Cancelled, InputError, Progress
 from .raster_io import DEFAULT_BLOCK_PIXELS, Window, numpy_dtype, read_large, read_window_bands
+from .slra_stats import work_dtype
 
 CELL = 16        # side of the coarse cells used to group the fill region
 PLAN_TILE = 256  # tile of the per-ring statistics (see slra.RingPlan)

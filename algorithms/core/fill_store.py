@@ -34,12 +34,6 @@ def to_dtype(values, dtype, nodata):
     return v
 
 
-def work_dtype(dtype):
-    """float32 holds every value of 8/16-bit integers and float32 exactly; wider types work in float64."""
-    dtype = np.dtype(dtype)
-    return np.float32 if dtype.itemsize <= 2 or dtype == np.float32 else np.float64
-
-
 class MaskReader:
     """Masked pixels of any window of a mask raster (aligned to the input): non-zero (or one of `classes`) and not
     nodata, inside the mask's extent (`alpha` band of a warped VRT), grown by `buffer` pixels (a square)."""
@@ -191,4 +185,3 @@ class Scratch:
         self.values = self.flags = None
         self.slot_values = []
         shutil.rmtree(self.dir, ignore_errors=True)
-

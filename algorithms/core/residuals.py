@@ -30,9 +30,9 @@ def boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common=MIN_C
     """Residual target - SLRA prediction at the known pixels 4-adjacent to the owned fill region.
 
     The prediction at a clear pixel uses the same window statistics over the initially known common pixels.
-    `summary`: common_summary of those pixels (slra.band_summary), when the caller already has it; `gain_rule`:
+    `summary`: common_summary of those pixels (slra.band_statistics), when the caller already has it; `gain_rule`:
     as the fill's (slra.fill_band), so the residuals are those of the same adjustment; `blocks`: the fill's
-    block_sums.BlockSums of the same pixels, before any ring was added to it (slra.band_blocks), whose windows
+    block_sums.BlockSums of the same pixels, before any ring was added to it (slra.band_statistics), whose windows
     are then used, as the fill's own, instead of pixel windows.
     Returns (rows, cols, residuals) of the pixels where it is defined.
     """

@@ -34,6 +34,7 @@ from .slra_stats import (  # noqa: F401  (re-exported: the window statistics are
     tiled_window_sums,
     uses_correlation,
     window_sums,
+    work_dtype,
 )
 
 STEPWISE_DEPTH = 2  # with residual correction, rings are filled stepwise up to this many half-windows deep
@@ -68,13 +69,14 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     progress : Progress, optional
         Receives the share of rings done.
     summary : tuple, optional
-        band_summary of these arrays, when the caller already has it (residuals.boundary_residuals takes the same).
+        band_statistics' summary of these arrays, when the caller already has it (residuals.boundary_residuals
+        takes the same).
     gain_rule : {"correlation", "std_ratio"}
         The gain of each window (slra_stats.gain): the standard deviation ratio times the square root of the
         window's correlation (default), or the paper's standard deviation ratio.
     blocks : BlockSums, optional
-        band_blocks of these arrays, when the caller already has it (residuals.boundary_residuals takes the same
-        before this adds the rings to it); made here when needed and not given.
+        band_statistics' blocks of these arrays, when the caller already has them (residuals.boundary_residuals
+        takes the same before this adds the rings to them); made here when needed and not given.
 
     Returns
     -------
@@ -83,7 +85,7 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     status : (n,) ndarray of uint8
         FILLED, WIDENED, FALLBACK, INTERPOLATED, NO_REPLACEMENT or NO_STATS per plan pixel.
     """
-    values = np.zeros(plan.n, np.result_type(target.dtype, np.float32))  # the working arrays' precision
+    values = np.zeros(plan.n, work_dtype(target.dtype))  # the working arrays' precision
     status = np.full(plan.n, NO_STATS, np.uint8)
     if plan.n == 0:
         return values, status
@@ -138,10 +140,14 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     return values, status
 
 
-def band_summary(plan, target, rep, tvalid, rvalid):
-    """Offsets, scale and fallback sums (slra_stats.common_summary) of the pixels known in both images outside the
-    fill region: computed once per band for fill_band and residuals.boundary_residuals."""
-    return common_summary(~plan.fill & tvalid & rvalid, target, rep)
+def band_statistics(plan, target, rep, tvalid, rvalid, half):
+    """The statistics of the pixels known in both images outside the fill region, computed once per band for
+    fill_band and residuals.boundary_residuals, from one mask of those pixels: (summary, blocks), the offsets,
+    scale and fallback sums (slra_stats.common_summary), and the window statistics over b x b blocks
+    (block_sums.py) for windows large enough to use them (block_size(half) > 1), else None."""
+    common = ~plan.fill & tvalid & rvalid
+    summary = common_summary(common, target, rep)
+    return summary, (_blocks(common, target, rep, summary[0], half) if block_size(half) > 1 else None)
 
 
 def working_target(target, half):
@@ -151,20 +157,12 @@ def working_target(target, half):
     Writable float targets are used as they are (fill_band then writes into them); read-only ones are copied."""
     if block_size(half) > 1 or (target.dtype.kind == "f" and target.flags.writeable):
         return target
-    return target.astype(np.result_type(target.dtype, np.float32))
-
-
-def band_blocks(plan, target, rep, tvalid, rvalid, half, summary):
-    """The window statistics over b x b blocks (block_sums.py) of the pixels known in both images outside the fill
-    region, for windows large enough to use them (block_size(half) > 1), else None; `summary`: band_summary."""
-    if block_size(half) == 1:
-        return None
-    return _blocks(~plan.fill & tvalid & rvalid, target, rep, summary[0], half)
+    return target.astype(work_dtype(target.dtype))
 
 
 def _blocks(common, target, rep, offsets, half):
     """Large windows: statistics over b x b blocks, updated ring by ring, kept in the working arrays' precision."""
-    return BlockSums(common, target, rep, offsets, block_size(half), np.result_type(target.dtype, np.float32))
+    return BlockSums(common, target, rep, offsets, block_size(half), work_dtype(target.dtype))
 
 
 def fill_and_correct(plan, arrays, half, min_common=MIN_COMMON, progress=None, gain_rule="correlation",
@@ -179,8 +177,7 @@ def fill_and_correct(plan, arrays, half, min_common=MIN_COMMON, progress=None, g
     target, tvalid, rep, rvalid = arrays
     arrays.clear()
     target = working_target(target, half)  # here, so an integer target is not held twice while the rings fill
-    summary = band_summary(plan, target, rep, tvalid, rvalid)
-    blocks = band_blocks(plan, target, rep, tvalid, rvalid, half, summary)
+    summary, blocks = band_statistics(plan, target, rep, tvalid, rvalid, half)
     boundary = None
     if residual_correction:  # before fill_band adds the rings to the blocks: the statistics of the clear pixels
         boundary = residuals.boundary_residuals(plan, target, rep, tvalid, rvalid, half, min_common, summary,

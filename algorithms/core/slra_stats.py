@@ -21,6 +21,13 @@ SUMS = 6                 # rows of the window sums: n, sum t, sum t^2, sum r, su
 FILLED, WIDENED, FALLBACK, NO_REPLACEMENT, NO_STATS, INTERPOLATED = 1, 2, 3, 4, 5, 6
 
 
+def work_dtype(dtype):
+    """The fill's working precision for data of `dtype`: float32 holds every value of 8/16-bit integers and float32
+    exactly; wider types work in float64."""
+    dtype = np.dtype(dtype)
+    return np.float32 if dtype.itemsize <= 2 or dtype == np.float32 else np.float64
+
+
 def gain(vt, mr, vr, scale=0.0, cov=None):
     """The adjustment's gain: g = std_t / std_r (Li et al. 2019), times sqrt(rho) when `cov` is given; clamped to
     [1/3, 3]; g = 1 where std_r is zero.

@@ -78,7 +78,7 @@ def test_boundary_residuals_from_block_windows(b, rule):
     fill[35:44, 3:9] = True
     valid = rng.random((h, w)) > 0.05
     plan = slra.RingPlan(fill)
-    summary = slra.band_summary(plan, t, r, valid, valid)
+    summary = slra.band_statistics(plan, t, r, valid, valid, half)[0]
     blocks = BlockSums(~fill & valid, t, r, summary[0], b)
     ys, xs, res = residuals.boundary_residuals(plan, t, r, valid, valid, half, summary=summary, gain_rule=rule,
                                                blocks=blocks)
