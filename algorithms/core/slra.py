@@ -89,12 +89,15 @@ def fill_band(plan, target, rep, tvalid, rvalid, half, min_common=MIN_COMMON, pr
     status = np.full(plan.n, NO_STATS, np.uint8)
     if plan.n == 0:
         return values, status
-    common = ~plan.fill & tvalid & rvalid
-    if not common.any():
+    common = None
+    if summary is None or blocks is None:  # the mask of the common pixels: for the summary, blocks or pixel windows
+        common = ~plan.fill & tvalid & rvalid
+        summary = common_summary(common, target, rep) if summary is None else summary
+    # Fallback: the statistics of every initially known common pixel around the region.
+    offsets, scale, fb = summary
+    if fb[0] < 1:  # no pixel known in both images
         status[~rvalid[plan.rows, plan.cols]] = NO_REPLACEMENT
         return values, status
-    # Fallback: the statistics of every initially known common pixel around the region.
-    offsets, scale, fb = common_summary(common, target, rep) if summary is None else summary
     if blocks is None and block_size(half) > 1:
         blocks = _blocks(common, target, rep, offsets, half)
     if blocks is not None:
