@@ -42,6 +42,25 @@ def test_block_windows_and_updates(b):
 
 def test_block_size_keeps_small_windows_exact():
     assert [block_size(h) for h in (5, 20, 39, 40, 80, 100)] == [1, 1, 1, 2, 4, 5]
+    # blocks divide the half-width, so every window covers the same blocks around its pixel's block
+    assert [block_size(h) for h in (70, 90, 130, 41)] == [2, 3, 5, 1]
+
+
+@pytest.mark.parametrize("b, half", [(2, 4), (3, 9), (4, 8), (2, 3), (3, 7)])
+def test_centred_and_summed_area_windows_agree(b, half):
+    """Windows whose half-width b divides take the box-filter path, the others the summed-area table; both give
+    the sums over the blocks each window touches, at the array's edges too, counts exactly."""
+    rng = np.random.default_rng(b * 10 + half)
+    common = rng.random((53, 47)) > 0.3
+    t, r = rng.normal(1000, 300, (53, 47)), rng.normal(500, 100, (53, 47))
+    sums = BlockSums(common, t, r, (1000.0, 500.0), b, np.float32)
+    rows = np.r_[0, 52, rng.integers(0, 53, 80)]
+    cols = np.r_[46, 0, rng.integers(0, 47, 80)]
+    got = sums.window(rows, cols, half)
+    want = brute(common, t.astype(np.float32).astype(float), r.astype(np.float32).astype(float), rows, cols, half,
+                 b, (1000.0, 500.0))
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1:], want[1:], rtol=1e-5, atol=1e-2)
 
 
 @pytest.mark.parametrize("b, dtype", [(2, np.uint8), (15, np.uint8), (16, np.uint16)])
