@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 from scipy import ndimage
 
-from . import slra
+from . import residuals, slra
 from .fill_merge import merge
 from .fill_plan import open_plan
 from .fill_store import Region, Scratch, to_dtype, valid_pixels
@@ -26,6 +26,7 @@ PLAN_TILE = 256  # tile of the per-ring statistics (see slra.RingPlan)
 MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
 READ_ALL_BYTES = 1 << 26  # group windows whose bands (target and replacement) fit in this are read all at once
+TOGETHER_BYTES = 1 << 26  # groups whose filled values (all bands) fit in this correct their bands together
 STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK), ("interpolated", slra.INTERPOLATED),
                ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS))
 
@@ -128,13 +129,28 @@ class PassFiller:
             except Cancelled:
                 return True
 
+        # Small plans: the bands' residual corrections are solved together once all bands are filled (one solve
+        # with a field per band shares the solver's work); large ones: each band corrects its own, so only one
+        # band's values wait at a time.
+        together = self.plan.residual_correction and nb > 1 and plan.n * nb * 8 <= TOGETHER_BYTES
+        held = {}
+
         def compute(b, arrays):
             part = Progress(lambda pct: done.__setitem__(b - 1, pct / 100.0), cancelled)
-            return slra.fill_and_correct(plan, arrays, self.half, self.plan.min_common, part, self.plan.gain(),
-                                         self.plan.residual_correction)
+            args = (plan, arrays, self.half, self.plan.min_common, part, self.plan.gain(),
+                    self.plan.residual_correction)
+            return slra.fill_stepwise(*args) if together else slra.fill_and_correct(*args)
 
-        def store(b, future):
-            values, st = future.result()
+        def finish(b, future):
+            if not together:
+                return store(b, *future.result())
+            held[b] = future.result()
+            if len(held) == nb:
+                residuals.add_membranes(plan, [held[k] for k in sorted(held)])
+                for k in sorted(held):
+                    store(k, *held.pop(k)[:2])
+
+        def store(b, values, st):
             good = (st != slra.NO_REPLACEMENT) & (st != slra.NO_STATS)
             self.summary["filled"] += int(good.sum())
             for key, code in STATUS_KEYS:
@@ -167,10 +183,10 @@ class PassFiller:
             try:
                 for b in range(1, nb + 1):
                     while len(pending) >= workers:
-                        _wait_one(pending, store, progress, done)
+                        _wait_one(pending, finish, progress, done)
                     pending[b] = pool.submit(compute, b, list(self._band(b, win, usable, read)))
                 while pending:
-                    _wait_one(pending, store, progress, done)
+                    _wait_one(pending, finish, progress, done)
             except BaseException:
                 for f in pending.values():
                     f.cancel()

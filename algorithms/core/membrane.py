@@ -17,36 +17,38 @@ SPLIT_MAX = 1000  # solve components one by one (each on its own box) up to this
 
 
 class _Level:
-    """One grid of the pyramid: the operator (unit weights on the finest grid) and float32 work arrays."""
+    """One grid of the pyramid: the operator (unit weights on the finest grid) and float32 work arrays, one plane
+    per right-hand side (`m` fields solved together on the same domain share the operator)."""
 
-    def __init__(self, d, wx=None, wy=None, mask=None):
+    def __init__(self, d, wx=None, wy=None, mask=None, m=1):
         self.d, self.wx, self.wy, self.mask = d, wx, wy, mask
         self.wi = np.zeros(d.shape, np.float32)
         np.divide(OMEGA, d, out=self.wi, where=d > 0)
-        self.u, self.f, self.r = (np.zeros(d.shape, np.float32) for _ in range(3))
+        self.u, self.f, self.r = (np.zeros((m,) + d.shape, np.float32) for _ in range(3))
         if wx is not None:  # buffers for the weighted neighbour terms
-            self.tx, self.ty = np.empty(wx.shape, np.float32), np.empty(wy.shape, np.float32)
+            self.tx, self.ty = np.empty((m,) + wx.shape, np.float32), np.empty((m,) + wy.shape, np.float32)
 
 
 def _apply(lv, u, out, clean=True):
-    """out = A u: deg * u minus the (weighted) 4 neighbours' u; zero off the domain unless finest and not clean."""
+    """out = A u for each plane of u: deg * u minus the (weighted) 4 neighbours' u; zero off the domain unless
+    finest and not clean."""
     np.multiply(lv.d, u, out=out)
     if lv.wx is None:  # finest grid: unit weights, u is zero off the domain
-        out[:, :-1] -= u[:, 1:]
-        out[:, 1:] -= u[:, :-1]
-        out[:-1] -= u[1:]
-        out[1:] -= u[:-1]
+        out[..., :-1] -= u[..., 1:]
+        out[..., 1:] -= u[..., :-1]
+        out[..., :-1, :] -= u[..., 1:, :]
+        out[..., 1:, :] -= u[..., :-1, :]
         if clean:
             out *= lv.mask
         return out
-    out[:, :-1] -= np.multiply(lv.wx, u[:, 1:], out=lv.tx)
-    out[:, 1:] -= np.multiply(lv.wx, u[:, :-1], out=lv.tx)
-    out[:-1] -= np.multiply(lv.wy, u[1:], out=lv.ty)
-    out[1:] -= np.multiply(lv.wy, u[:-1], out=lv.ty)
+    out[..., :-1] -= np.multiply(lv.wx, u[..., 1:], out=lv.tx)
+    out[..., 1:] -= np.multiply(lv.wx, u[..., :-1], out=lv.tx)
+    out[..., :-1, :] -= np.multiply(lv.wy, u[..., 1:, :], out=lv.ty)
+    out[..., 1:, :] -= np.multiply(lv.wy, u[..., :-1, :], out=lv.ty)
     return out
 
 
-def _coarsen(wx, wy, g):
+def _coarsen(wx, wy, g, m=1):
     """Next level from fine edge weights wx (H, W-1), wy (H-1, W) and Dirichlet weights g (H, W), H and W even.
 
     A coarse cell aggregates 2x2 fine cells; two coarse cells couple with the summed weight of the fine edges
@@ -72,7 +74,7 @@ def _coarsen(wx, wy, g):
     d[:, 1:] += wxc
     d[:-1] += wyc
     d[1:] += wyc
-    return _Level(d, wxc, wyc), wxc, wyc, gc
+    return _Level(d, wxc, wyc, m=m), wxc, wyc, gc
 
 
 def _vcycle(levels, k=0):
@@ -87,13 +89,13 @@ def _vcycle(levels, k=0):
         if sweep == SWEEPS:  # coarse-grid correction: restrict the residual (sum of 2x2), prolong by injection
             _apply(lv, u, r)
             np.subtract(f, r, out=r)
-            h, w = u.shape[0] // 2, u.shape[1] // 2
-            fc = levels[k + 1].f[:h, :w]
-            np.add(r[0::2, 0::2], r[1::2, 0::2], out=fc)
-            fc += r[0::2, 1::2]
-            fc += r[1::2, 1::2]
+            h, w = u.shape[-2] // 2, u.shape[-1] // 2
+            fc = levels[k + 1].f[..., :h, :w]
+            np.add(r[..., 0::2, 0::2], r[..., 1::2, 0::2], out=fc)
+            fc += r[..., 0::2, 1::2]
+            fc += r[..., 1::2, 1::2]
             e = _vcycle(levels, k + 1)
-            u.reshape(h, 2, w, 2)[...] += e[:h, None, :w, None]
+            u.reshape(u.shape[:-2] + (h, 2, w, 2))[...] += e[..., :h, None, :w, None]
             if lv.mask is not None:
                 u *= lv.mask
         if sweep:
@@ -111,55 +113,74 @@ def _dot(a, b):
     return float(np.einsum("i,i->", a.ravel(), b.ravel()))
 
 
+def _dots(a, b):
+    """_dot of each plane of two (m, ...) stacks: the same sums, in the same order, as one plane alone."""
+    return np.array([_dot(a[i], b[i]) for i in range(a.shape[0])])
+
+
 def _solve(act, tg, tv, tol, max_cycles, spread):
-    """Field x (padded to even sides) on the (h, w) mask `act`; tg: flat indices (in act) of domain pixels next
-    to a boundary value, once per such neighbour; tv: that value."""
+    """Fields x (m, H, W), padded to even sides, on the (h, w) mask `act`; tg: flat indices (in act) of domain
+    pixels next to a boundary value, once per such neighbour; tv (m, len(tg)): their values, one row per field;
+    spread (m,): each field's tolerance scale.
+
+    The m fields run conjugate gradients in lockstep, sharing the operator and each V-cycle's Python work; each
+    keeps its own step sizes and stops (its x no longer changes) at the iteration where it would stop alone, so
+    every field gets the same bits as solved by itself.
+    """
     h, w = act.shape
     shape = (h + h % 2, w + w % 2)
     m = np.zeros(shape, bool)
     m[:h, :w] = act
-    g = np.bincount(tg // w * shape[1] + tg % w, minlength=m.size).astype(np.uint8).reshape(shape)
-    r = np.bincount(tg // w * shape[1] + tg % w, weights=tv, minlength=m.size).reshape(shape)
+    nf = tv.shape[0]
+    at = tg // w * shape[1] + tg % w
+    g = np.bincount(at, minlength=m.size).astype(np.uint8).reshape(shape)
+    r = np.stack([np.bincount(at, weights=tv[i], minlength=m.size).reshape(shape) for i in range(nf)])
     d = g.copy()  # degree: Dirichlet plus domain neighbours
     d[:, :-1] += m[:, 1:]
     d[:, 1:] += m[:, :-1]
     d[:-1] += m[1:]
     d[1:] += m[:-1]
     d *= m
-    levels = [_Level(d, mask=m)]
+    levels = [_Level(d, mask=m, m=nf)]
     wx, wy = m[:, :-1] & m[:, 1:], m[:-1] & m[1:]
     while levels[-1].d.size > 1:
-        lv, wx, wy, g = _coarsen(wx, wy, g)
+        lv, wx, wy, g = _coarsen(wx, wy, g, nf)
         levels.append(lv)
     del wx, wy, g
     # Conjugate gradients preconditioned by one V-cycle; q holds A p, then the preconditioned residual z.
-    x, q = np.zeros(shape), np.zeros(shape)
+    x, q = np.zeros((nf,) + shape), np.zeros((nf,) + shape)
     levels[0].f[...] = r
     np.copyto(q, _vcycle(levels))
-    rz0 = rz = _dot(r, q)
+    rz0 = _dots(r, q)
+    rz = rz0.copy()
     p = q.copy()
-    for _ in range(max_cycles if rz0 > 0 else 0):
+    done = ~(rz0 > 0)  # fields that have stopped: their step is 0 from then on
+    zero = np.zeros(nf)
+    for _ in range(max_cycles if not done.all() else 0):
         _apply(levels[0], p, q)
-        pq = _dot(p, q)
-        if not pq > 0:  # p = 0: the residual vanished
+        pq = _dots(p, q)
+        done |= ~(pq > 0)  # p = 0: the residual vanished
+        if done.all():
             break
-        alpha = rz / pq
-        p *= alpha  # p is now this step of x
+        alpha = np.divide(rz, pq, out=zero.copy(), where=~done)
+        p *= alpha[:, None, None]  # p is now this step of x
         x += p
-        q *= alpha
+        q *= alpha[:, None, None]
         r -= q
         levels[0].f[...] = r
         np.copyto(q, _vcycle(levels))
-        rz_new = _dot(r, q)
-        if abs(rz_new) <= tol * tol * rz0 and max(p.max(), -p.min()) <= tol * spread:
+        rz_new = _dots(r, q)
+        step = np.abs(p).reshape(nf, -1).max(axis=1)
+        done |= (np.abs(rz_new) <= tol * tol * rz0) & (step <= tol * spread)
+        if done.all():
             break
-        p *= rz_new / (rz * alpha)
+        p *= np.divide(rz_new, rz * alpha, out=zero.copy(), where=~done)[:, None, None]
         p += q
         rz = rz_new
     else:
-        if rz0 > 0:
+        if not done.all():
             warnings.warn(f"membrane_correction: no convergence to tol={tol} in {max_cycles} cycles",
-                          RuntimeWarning, stacklevel=3)
+                          RuntimeWarning, stacklevel=4)
     return x
 
 
@@ -183,8 +204,10 @@ def membrane_correction(domain, b_rows, b_cols, b_vals, tol=1e-4, max_cycles=200
     b_rows, b_cols : (k,) array_like of int
         Boundary pixels holding a value. Pixels outside the array, inside the domain, not 4-adjacent to it or
         with a non-finite value are ignored; of repeated pixels the last one counts.
-    b_vals : (k,) array_like of float
-        Their values.
+    b_vals : (k,) or (m, k) array_like of float
+        Their values; m rows solve m fields on the same domain and boundary pixels together (the V-cycles' work
+        is shared; each field's result is the same as solved alone). A pixel whose value is not finite in one row
+        is ignored for that row only.
     tol : float, optional
         Stop when the preconditioned residual norm ``sqrt(r' B r)`` (B the V-cycle) has fallen to `tol` times
         its starting value and the last update changed no pixel by more than `tol` times the spread. The
@@ -198,8 +221,9 @@ def membrane_correction(domain, b_rows, b_cols, b_vals, tol=1e-4, max_cycles=200
     -------
     ys, xs : (n,) ndarray of intp
         ``np.nonzero(domain)``.
-    values : (n,) ndarray of float64
-        The field at those pixels; 0 on components with no boundary value next to them.
+    values : (n,) or (m, n) ndarray of float64
+        The field at those pixels (one row per row of `b_vals`); 0 on components with no boundary value next to
+        them.
 
     References
     ----------
@@ -210,53 +234,65 @@ def membrane_correction(domain, b_rows, b_cols, b_vals, tol=1e-4, max_cycles=200
     domain = np.asarray(domain, bool)
     ys, xs = np.nonzero(domain)
     br, bc = (np.asarray(a, np.int64).ravel() for a in (b_rows, b_cols))
-    bv = np.asarray(b_vals, np.float64).ravel()
+    bv = np.asarray(b_vals, np.float64)
+    single = bv.ndim < 2
+    bv = bv.reshape(1, -1) if single else bv
+    if bv.shape[0] > 1 and not np.isfinite(bv).all():  # the fields' boundaries differ: each on its own
+        return ys, xs, np.stack([membrane_correction(domain, br, bc, v, tol, max_cycles)[2] for v in bv])
+    x = _field(domain, ys, xs, br, bc, bv, tol, max_cycles)
+    return ys, xs, x[0] if single else x
+
+
+def _field(domain, ys, xs, br, bc, bv, tol, max_cycles):
+    """membrane_correction's (m, n) fields, given ys, xs = np.nonzero(domain) and (m, k) boundary values finite
+    at the same pixels in every row (or one row)."""
+    nf = bv.shape[0]
     if ys.size == 0 or br.size == 0:
-        return ys, xs, np.zeros(ys.size)
+        return np.zeros((nf, ys.size))
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     box = domain[y0:y1, x0:x1]
     h, w = box.shape
     near = (br >= y0 - 1) & (br <= y1) & (bc >= x0 - 1) & (bc <= x1)
     near &= (br >= 0) & (br < domain.shape[0]) & (bc >= 0) & (bc < domain.shape[1])
     flat, last = np.unique((br[near] * domain.shape[1] + bc[near])[::-1], return_index=True)  # last one counts
-    v = bv[near][::-1][last]
+    v = bv[:, near][:, ::-1][:, last]
     by, bx = flat // domain.shape[1], flat % domain.shape[1]
-    keep = np.isfinite(v) & ~domain[by, bx]
-    by, bx, v = by[keep] - y0, bx[keep] - x0, v[keep]
+    keep = np.isfinite(v).all(axis=0) & ~domain[by, bx]
+    by, bx, v = by[keep] - y0, bx[keep] - x0, v[:, keep]
     tg, tv = [], []  # box-flat index of each domain pixel next to a boundary value (once per such neighbour)
     for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
         ny, nx = by + dy, bx + dx
         ok = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
         ok[ok] = box[ny[ok], nx[ok]]
         tg.append(ny[ok] * w + nx[ok])
-        tv.append(v[ok])
-    tg, tv = np.concatenate(tg), np.concatenate(tv)
+        tv.append(v[:, ok])
+    tg, tv = np.concatenate(tg), np.concatenate(tv, axis=1)
     if tg.size == 0:
-        return ys, xs, np.zeros(ys.size)
+        return np.zeros((nf, ys.size))
     # Components: which have boundary values (others stay 0), and the mid-range and spread of their values.
     lab, n = ndimage.label(box)
     comp = lab.ravel()[tg]
     order = np.argsort(comp, kind="stable")
-    comp, tg, tv = comp[order], tg[order], tv[order]
+    comp, tg, tv = comp[order], tg[order], tv[:, order]
     starts = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
     ids = comp[starts]
-    lo, hi = np.minimum.reduceat(tv, starts), np.maximum.reduceat(tv, starts)
-    mid = np.zeros(n + 1)
-    mid[ids] = 0.5 * (lo + hi)
-    tv -= mid[comp]
+    lo, hi = np.minimum.reduceat(tv, starts, axis=1), np.maximum.reduceat(tv, starts, axis=1)
+    mid = np.zeros((nf, n + 1))
+    mid[:, ids] = 0.5 * (lo + hi)
+    tv -= mid[:, comp]
     objs = ndimage.find_objects(lab) if 1 < ids.size <= SPLIT_MAX else None
     if objs is None or 2 * sum((o[0].stop - o[0].start) * (o[1].stop - o[1].start) for o in objs) > h * w:
         has = np.zeros(n + 1, bool)
         has[ids] = True
-        x = _solve(box if ids.size == n else has[lab], tg, tv, tol, max_cycles, (hi - lo).max())[:h, :w]
-        x += mid[lab]
-        return ys, xs, x[box]
-    x = np.zeros((h, w))  # components one by one, each on its own box
+        x = _solve(box if ids.size == n else has[lab], tg, tv, tol, max_cycles, (hi - lo).max(axis=1))[:, :h, :w]
+        x += mid[:, lab]
+        return x[:, box]
+    x = np.zeros((nf, h, w))  # components one by one, each on its own box
     for j, i in enumerate(ids):
         sl = objs[i - 1]
         part = lab[sl] == i
         t = slice(starts[j], starts[j + 1] if j + 1 < ids.size else tg.size)
         ty, tx = tg[t] // w - sl[0].start, tg[t] % w - sl[1].start
-        xi = _solve(part, ty * part.shape[1] + tx, tv[t], tol, max_cycles, hi[j] - lo[j])
-        x[sl][part] = xi[:part.shape[0], :part.shape[1]][part] + mid[i]
-    return ys, xs, x[box]
+        xi = _solve(part, ty * part.shape[1] + tx, tv[:, t], tol, max_cycles, hi[:, j] - lo[:, j])
+        x[:, sl[0], sl[1]][:, part] = xi[:, :part.shape[0], :part.shape[1]][:, part] + mid[:, i, None]
+    return x[:, box]

@@ -32,31 +32,38 @@ def membrane_at(rows, cols, b_rows, b_cols, b_vals, max_pixels=MAX_PIXELS, tol=1
     rows, cols : (n,) array_like of int
         The domain's pixels.
     b_rows, b_cols, b_vals, tol
-        As for `membrane_correction`.
+        As for `membrane_correction`: (m, k) values give m fields over the same domain, solved together while
+        m times the box fits in `max_pixels`, else one by one (the same results either way).
     max_pixels : int, optional
-        Largest bounding box solved exactly (peak memory about 70 bytes per box pixel).
+        Largest bounding box solved exactly (peak memory about 70 bytes per box pixel and field).
 
     Returns
     -------
-    (n,) ndarray of float64
-        The field at (rows, cols).
+    (n,) or (m, n) ndarray of float64
+        The field(s) at (rows, cols).
     """
     rows, cols = np.asarray(rows).ravel(), np.asarray(cols).ravel()
+    bv = np.asarray(b_vals, np.float64)
     if rows.size == 0:
-        return np.zeros(0)
+        return np.zeros(bv.shape[:-1] + (0,))
+    if bv.ndim == 2:  # fields together only while they fit in the budget of one; else one by one
+        box = (int(rows.max()) - int(rows.min()) + 3) * (int(cols.max()) - int(cols.min()) + 3)
+        if bv.shape[0] * box > max_pixels:
+            return np.stack([membrane_at(rows, cols, b_rows, b_cols, v, max_pixels, tol) for v in bv])
     y0, x0 = int(rows.min()) - 1, int(cols.min()) - 1  # a one-pixel frame holds the boundary pixels
     h, w = int(rows.max()) + 2 - y0, int(cols.max()) + 2 - x0
     br, bc = np.asarray(b_rows, np.int64).ravel() - y0, np.asarray(b_cols, np.int64).ravel() - x0
-    bv = np.asarray(b_vals, np.float64).ravel()
-    ok = (br >= 0) & (bc >= 0) & (br < h) & (bc < w) & np.isfinite(bv)
-    br, bc, bv = br[ok], bc[ok], bv[ok]
+    ok = (br >= 0) & (bc >= 0) & (br < h) & (bc < w)
+    if bv.ndim < 2:
+        ok &= np.isfinite(bv)
+    br, bc, bv = br[ok], bc[ok], bv[..., ok]
     if h * w <= max_pixels:
         box = np.zeros((h, w), bool)
         box[rows - y0, cols - x0] = True
         ys, xs, v = membrane_correction(box, br, bc, bv, tol=tol)
-        field = np.zeros((h, w))
-        field[ys, xs] = v
-        return field[rows - y0, cols - x0]
+        field = np.zeros(bv.shape[:-1] + (h, w))
+        field[..., ys, xs] = v
+        return field[..., rows - y0, cols - x0]
     s = int(np.ceil(np.sqrt(h * w / max_pixels)))
     ch, cw = -(-h // s), -(-w // s)
     cell = br // s * cw + bc // s

@@ -101,11 +101,31 @@ def add_membrane(plan, values, status, boundary):
     (n,) ndarray
         `values`, corrected.
     """
+    add_membranes(plan, [(values, status, boundary)])
+    return values
+
+
+def add_membranes(plan, bands):
+    """add_membrane for several bands filled over one plan: a list of (values, status, boundary), boundary None for
+    a band left uncorrected. Bands that made values at the same pixels and have the same boundary pixels (the usual
+    case: one mask, nodata alike in every band) are solved together, one field per band, sharing the solver's
+    work; each band's field is the same as solved alone."""
     from .membrane_bounded import membrane_at
 
-    good = (status != NO_REPLACEMENT) & (status != NO_STATS)
-    if good.all():  # the usual case: no index copies of the plan's (possibly very long) pixel lists
-        values += membrane_at(plan.rows, plan.cols, *boundary)
-    elif good.any():
-        values[good] += membrane_at(plan.rows[good], plan.cols[good], *boundary)
-    return values
+    todo = [(v, st, bd, (st != NO_REPLACEMENT) & (st != NO_STATS)) for v, st, bd in bands if bd is not None]
+    while todo:
+        _, _, (br, bc, _), good = todo[0]
+        same = [t for t in todo if t[3] is good or (np.array_equal(t[2][0], br) and np.array_equal(t[2][1], bc)
+                                                   and np.array_equal(t[3], good))]
+        todo = [t for t in todo if not any(t is u for u in same)]
+        if not good.any():
+            continue
+        residual = np.stack([t[2][2] for t in same])
+        if good.all():  # the usual case: no index copies of the plan's (possibly very long) pixel lists
+            fields = membrane_at(plan.rows, plan.cols, br, bc, residual)
+            for t, field in zip(same, fields):
+                t[0][...] += field
+        else:
+            fields = membrane_at(plan.rows[good], plan.cols[good], br, bc, residual)
+            for t, field in zip(same, fields):
+                t[0][good] += field

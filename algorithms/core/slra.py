@@ -168,14 +168,15 @@ def _blocks(common, target, rep, offsets, half):
     return BlockSums(common, target, rep, offsets, block_size(half), work_dtype(target.dtype))
 
 
-def fill_and_correct(plan, arrays, half, min_common=MIN_COMMON, progress=None, gain_rule="correlation",
-                     residual_correction=True):
-    """One band's whole fill over a RingPlan: the stepwise adjustment (fill_band), then, if asked, Li et al.'s
-    residual correction (residuals.py), both from the same window statistics.
+def fill_stepwise(plan, arrays, half, min_common=MIN_COMMON, progress=None, gain_rule="correlation",
+                  residual_correction=True):
+    """One band's stepwise adjustment over a RingPlan (fill_band) and, if the residual correction is asked for,
+    its boundary residuals (residuals.boundary_residuals), both from the same window statistics.
 
     `arrays`: the list [target, tvalid, rep, rvalid] of fill_band's arrays; it is emptied, so that where the
-    caller holds no other reference the band arrays are freed before the membrane solve, the most memory-hungry
-    step on large regions. Returns fill_band's (values, status), corrected.
+    caller holds no other reference the band arrays are freed when this returns, before the membrane solve
+    (residuals.add_membranes), the most memory-hungry step on large regions. Returns fill_band's (values, status)
+    and the boundary residuals (None without the correction).
     """
     target, tvalid, rep, rvalid = arrays
     arrays.clear()
@@ -187,7 +188,16 @@ def fill_and_correct(plan, arrays, half, min_common=MIN_COMMON, progress=None, g
                                                 gain_rule, blocks)
     values, status = fill_band(plan, target, rep, tvalid, rvalid, half, min_common, progress, summary, gain_rule,
                                blocks)
-    del target, tvalid, rep, rvalid, blocks
+    return values, status, boundary
+
+
+def fill_and_correct(plan, arrays, half, min_common=MIN_COMMON, progress=None, gain_rule="correlation",
+                     residual_correction=True):
+    """One band's whole fill over a RingPlan: fill_stepwise, then, if asked, Li et al.'s residual correction
+    (residuals.add_membrane). `arrays` as for fill_stepwise (emptied). Returns fill_band's (values, status),
+    corrected."""
+    values, status, boundary = fill_stepwise(plan, arrays, half, min_common, progress, gain_rule,
+                                             residual_correction)
     if boundary is not None:
         values = residuals.add_membrane(plan, values, status, boundary)
     return values, status
@@ -260,10 +270,10 @@ def _fill_deep(plan, rep, rvalid, edge, fallback, values, status):
     rows, cols = plan.rows[plan.deep_start:], plan.cols[plan.deep_start:]
     er, ec, g, o = edge
     # Parts of the deep domain not touching the edge get 0 from the solver: shifting the gains by a constant far
-    # above their range (the solver removes it exactly, per part) tells them apart.
-    gains = membrane_at(rows, cols, er, ec, g + _FAR) - _FAR
+    # above their range (the solver removes it exactly, per part) tells them apart. Both fields in one solve.
+    gains, offs = membrane_at(rows, cols, er, ec, np.stack([g + _FAR, o]))
+    gains -= _FAR
     reached = (gains >= GAIN_MIN - 1e-3) & (gains <= GAIN_MAX + 1e-3)
-    offs = membrane_at(rows, cols, er, ec, o)
     st = np.where(reached, INTERPOLATED, FALLBACK if fallback is not None else NO_STATS).astype(np.uint8)
     if fallback is not None:
         gains[~reached], offs[~reached] = fallback
@@ -328,11 +338,11 @@ def slra_fill(target, rep, fill, tvalid=None, rvalid=None, window_size=80, ring_
     plan = RingPlan(fill, ring_width=ring_width, depth=STEPWISE_DEPTH * half if residual_correction else None,
                     **geometry)
     status = np.zeros((nb,) + plan.shape, np.uint8)
-    for b in range(nb):
-        t = target[b]
-        values, st = fill_and_correct(plan, [t, tvalid[b], rep[b], rvalid[b]], half, min_common,
-                                      gain_rule=gain_rule, residual_correction=residual_correction)
+    bands = [fill_stepwise(plan, [target[b], tvalid[b], rep[b], rvalid[b]], half, min_common,
+                           gain_rule=gain_rule, residual_correction=residual_correction) for b in range(nb)]
+    residuals.add_membranes(plan, bands)  # the bands' corrections solved together
+    for b, (values, st, _) in enumerate(bands):
         good = (st != NO_REPLACEMENT) & (st != NO_STATS)
-        t[plan.rows[good], plan.cols[good]] = values[good]
+        target[b][plan.rows[good], plan.cols[good]] = values[good]
         status[b][plan.rows, plan.cols] = st
     return target, status

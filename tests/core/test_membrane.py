@@ -269,3 +269,48 @@ def test_bounded_version_is_exact_below_its_budget_and_close_above():
     inner = ndimage.distance_transform_cdt(dom, metric="chessboard")[ys, xs] > 8
     assert np.abs(coarse - exact)[inner].max() <= 0.03 * np.ptp(bv)  # the coarse border sits up to s / 2 px off
     assert np.abs(coarse - exact).max() <= 0.2 * np.ptp(bv)
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_several_fields_together_equal_each_solved_alone(split):
+    """(m, k) boundary values solve m fields over one domain in one pass; each field has the same bits as solved
+    alone, whichever field stops first (different spreads and iteration counts), on one box or component by
+    component."""
+    rng = np.random.default_rng(11)
+    if split:  # a few components far apart: solved each on its own box
+        dom = np.zeros((200, 220), bool)
+        dom[10:40, 12:50] = dom[150:190, 160:210] = dom[100:104, 5:9] = True
+    else:
+        dom = smooth_blob(rng, 120, 110, 0.0)
+    by, bx = ring(dom)
+    vals = np.stack([rng.normal(0, 1, by.size), 500 + 200 * np.sin(by / 9.0), np.full(by.size, 3.0),
+                     np.zeros(by.size)])
+    ys, xs, together = membrane_correction(dom, by, bx, vals)
+    assert together.shape == (4, ys.size)
+    for v, got in zip(vals, together):
+        assert np.array_equal(membrane_correction(dom, by, bx, v)[2], got)
+    np.testing.assert_allclose(together[2], 3.0)
+    assert not together[3].any()
+    vals[1, ::7] = np.nan  # a value missing in one field only: that field ignores the pixel, the others do not
+    _, _, mixed = membrane_correction(dom, by, bx, vals)
+    for v, got in zip(vals, mixed):
+        assert np.array_equal(membrane_correction(dom, by, bx, v)[2], got)
+
+
+def test_bounded_fields_together_or_one_by_one_give_the_same_bits():
+    """membrane_at solves fields together while all fit in its budget, else one by one (same memory as one):
+    the results do not depend on which."""
+    from cloud_removal.algorithms.core.membrane_bounded import membrane_at
+
+    rng = np.random.default_rng(12)
+    dom = smooth_blob(rng, 90, 100, 0.0)
+    by, bx = ring(dom)
+    ys, xs = np.nonzero(dom)
+    vals = np.stack([rng.normal(0, 1, by.size), 50 * np.cos(bx / 7.0)])
+    alone = [membrane_at(ys, xs, by, bx, v) for v in vals]
+    for budget in (10 ** 6, 95 * 105):  # all together; one at a time (each still exact)
+        both = membrane_at(ys, xs, by, bx, vals, max_pixels=budget)
+        assert both.shape == (2, ys.size)
+        for a, b in zip(alone, both):
+            assert np.array_equal(a, b)
+    assert membrane_at(ys[:0], xs[:0], by, bx, vals).shape == (2, 0)

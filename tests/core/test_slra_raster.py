@@ -117,6 +117,30 @@ def test_same_output_for_any_thread_count_and_block_size(case, tmp_path):
     np.testing.assert_array_equal(outs[2], outs[0])
 
 
+def test_bands_corrected_together_or_one_by_one_give_the_same_bits(case, tmp_path, monkeypatch):
+    """Small groups solve the residual corrections of all bands at once, bands with the same filled and boundary
+    pixels sharing one solve (here a band whose replacement has a gap differs); large ones correct band by band.
+    The output does not depend on which."""
+    from cloud_removal.algorithms.core import fill_runner, membrane_bounded, residuals
+
+    tp, rp, mp, t, r, m = case
+    r = r.copy()
+    ys, xs = np.nonzero(m)
+    r[1, :, xs[0]:xs[0] + 2] = -9999  # a gap in band 2's replacement across a cloud: other filled and boundary pixels
+    rp = write(tmp_path / "r_gap.tif", r, nodata=-9999)
+    calls, fields = [], []
+    real, solve = residuals.add_membranes, membrane_bounded.membrane_at
+    monkeypatch.setattr(residuals, "add_membranes", lambda plan, bands: calls.append(len(bands)) or real(plan, bands))
+    monkeypatch.setattr(membrane_bounded, "membrane_at", lambda *a: fields.append(len(a[4])) or solve(*a))
+    slra_raster.run_slra(tp, rp, mp, tmp_path / "together.tif", window_size=80)
+    assert calls == [3]
+    assert sorted(fields) == [1, 2]  # one group: bands 1 and 3 in one solve, band 2 on its own
+    monkeypatch.setattr(fill_runner, "TOGETHER_BYTES", 0)
+    slra_raster.run_slra(tp, rp, mp, tmp_path / "each.tif", window_size=80)
+    assert calls[1:] == [1, 1, 1]
+    np.testing.assert_array_equal(read(tmp_path / "together.tif"), read(tmp_path / "each.tif"))
+
+
 def test_buffer_grows_region(case, tmp_path):
     tp, rp, mp, t, r, m = case
     s = slra_raster.run_slra(tp, rp, mp, tmp_path / "o.tif", window_size=20, buffer=3)
