@@ -26,7 +26,8 @@ PLAN_TILE = 256  # tile of the per-ring statistics (see slra.RingPlan)
 MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
 READ_ALL_BYTES = 1 << 26  # group windows whose bands (target and replacement) fit in this are read all at once
-TOGETHER_BYTES = 1 << 26  # groups whose filled values (all bands) fit in this correct their bands together
+TOGETHER_BYTES = 1 << 26  # groups whose filled values (all bands) fit in this correct their bands together ...
+SPLIT_PIXELS = 1 << 14  # ... in one solve per worker from this many pixels to fill (one solve for all below)
 STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK), ("interpolated", slra.INTERPOLATED),
                ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS))
 
@@ -129,9 +130,10 @@ class PassFiller:
             except Cancelled:
                 return True
 
-        # Small plans: the bands' residual corrections are solved together once all bands are filled (one solve
-        # with a field per band shares the solver's work); large ones: each band corrects its own, so only one
-        # band's values wait at a time.
+        # Plans of moderate size: the bands' residual corrections wait until all bands are filled, then are solved
+        # together (a field per band in one solve shares the solver's work), in one solve per worker for regions of
+        # SPLIT_PIXELS and more, where numpy's loops are long enough to run side by side in threads. Larger plans:
+        # each band corrects its own, so only one band's values wait at a time.
         together = self.plan.residual_correction and nb > 1 and plan.n * nb * 8 <= TOGETHER_BYTES
         held = {}
 
@@ -146,9 +148,15 @@ class PassFiller:
                 return store(b, *future.result())
             held[b] = future.result()
             if len(held) == nb:
-                residuals.add_membranes(plan, [held[k] for k in sorted(held)])
-                for k in sorted(held):
-                    store(k, *held.pop(k)[:2])
+                bands = [held.pop(k) for k in range(1, nb + 1)]
+                parts = workers if plan.n >= SPLIT_PIXELS else 1
+                if parts > 1:
+                    for job in [pool.submit(residuals.add_membranes, plan, bands[i::parts]) for i in range(parts)]:
+                        job.result()
+                else:
+                    residuals.add_membranes(plan, bands)
+                for k, (values, st, _) in enumerate(bands, start=1):
+                    store(k, values, st)
 
         def store(b, values, st):
             good = (st != slra.NO_REPLACEMENT) & (st != slra.NO_STATS)

@@ -118,9 +118,9 @@ def test_same_output_for_any_thread_count_and_block_size(case, tmp_path):
 
 
 def test_bands_corrected_together_or_one_by_one_give_the_same_bits(case, tmp_path, monkeypatch):
-    """Small groups solve the residual corrections of all bands at once, bands with the same filled and boundary
-    pixels sharing one solve (here a band whose replacement has a gap differs); large ones correct band by band.
-    The output does not depend on which."""
+    """Groups of moderate size solve the residual corrections of all bands at once (in one solve per worker when
+    large), bands with the same filled and boundary pixels sharing one solve (here a band whose replacement has a
+    gap differs); large ones correct band by band. The output does not depend on which."""
     from cloud_removal.algorithms.core import fill_runner, membrane_bounded, residuals
 
     tp, rp, mp, t, r, m = case
@@ -135,10 +135,14 @@ def test_bands_corrected_together_or_one_by_one_give_the_same_bits(case, tmp_pat
     slra_raster.run_slra(tp, rp, mp, tmp_path / "together.tif", window_size=80)
     assert calls == [3]
     assert sorted(fields) == [1, 2]  # one group: bands 1 and 3 in one solve, band 2 on its own
+    monkeypatch.setattr(fill_runner, "SPLIT_PIXELS", 0)  # one solve per worker thread: bands 1 and 3, band 2
+    slra_raster.run_slra(tp, rp, mp, tmp_path / "split.tif", window_size=80, threads=2)
+    assert sorted(calls[1:]) == [1, 2] and sorted(fields[2:]) == [1, 2]  # (in either order)
     monkeypatch.setattr(fill_runner, "TOGETHER_BYTES", 0)
     slra_raster.run_slra(tp, rp, mp, tmp_path / "each.tif", window_size=80)
-    assert calls[1:] == [1, 1, 1]
+    assert calls[3:] == [1, 1, 1]
     np.testing.assert_array_equal(read(tmp_path / "together.tif"), read(tmp_path / "each.tif"))
+    np.testing.assert_array_equal(read(tmp_path / "together.tif"), read(tmp_path / "split.tif"))
 
 
 def test_buffer_grows_region(case, tmp_path):
