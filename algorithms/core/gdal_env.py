@@ -3,8 +3,11 @@
 The core wants GDAL errors as Python exceptions (a `None` returned by a failed read is too easy to miss), but
 `gdal.UseExceptions()` at import time would switch every other Python user of GDAL in the QGIS process too.
 `gdal_scope` turns exceptions on while at least one core call runs and restores the caller's state when the last
-one leaves (a counter under a lock, so two runs in background tasks cannot leave it changed). No process-wide
-cache size is ever set: bounded memory comes from dropping each dataset's blocks after use (`FlushCache`).
+one leaves (a counter under a lock, so two runs in background tasks cannot leave it changed). It also lets GDAL
+decode the compressed blocks of one read in parallel (GDAL_NUM_THREADS=ALL_CPUS, GTiff since GDAL 3.6: about
+twice as fast on 2 cores), as a thread-local setting of the calling thread only, unless the user has set
+GDAL_NUM_THREADS; it is restored when the scope ends. No process-wide cache size is ever set: bounded memory comes
+from dropping each dataset's blocks after use (`FlushCache`).
 """
 
 import functools
@@ -17,8 +20,12 @@ _depth = 0
 _saved = None
 
 
+THREADS = "GDAL_NUM_THREADS"
+
+
 class gdal_scope:  # noqa: N801 (used like a function: `with gdal_scope():`)
-    """Context manager: GDAL raises Python exceptions inside, the caller's exception state is restored after."""
+    """Context manager: GDAL raises Python exceptions inside and decodes blocks in parallel on this thread; the
+    caller's exception state and thread-local GDAL_NUM_THREADS are restored after."""
 
     def __enter__(self):
         global _depth, _saved
@@ -28,10 +35,14 @@ class gdal_scope:  # noqa: N801 (used like a function: `with gdal_scope():`)
                 if not _saved:
                     gdal.UseExceptions()
             _depth += 1
+        self._threads = gdal.GetThreadLocalConfigOption(THREADS, None)
+        if gdal.GetConfigOption(THREADS) is None:  # a value set by the user (global or on this thread) is kept
+            gdal.SetThreadLocalConfigOption(THREADS, "ALL_CPUS")
         return self
 
     def __exit__(self, exc_type, exc, tb):
         global _depth
+        gdal.SetThreadLocalConfigOption(THREADS, self._threads)
         with _lock:
             _depth -= 1
             if _depth == 0 and not _saved:

@@ -68,6 +68,30 @@ def test_gdal_scope_restores_the_callers_exception_state():
         (gdal.UseExceptions if saved else gdal.DontUseExceptions)()
 
 
+def test_gdal_scope_decodes_in_parallel_on_its_thread_only_and_keeps_a_users_setting():
+    import threading
+
+    assert gdal.GetConfigOption("GDAL_NUM_THREADS") is None
+    seen = []
+    with gdal_scope():
+        assert gdal.GetConfigOption("GDAL_NUM_THREADS") == "ALL_CPUS"
+        other = threading.Thread(target=lambda: seen.append(gdal.GetConfigOption("GDAL_NUM_THREADS")))
+        other.start()
+        other.join()
+        with gdal_scope():
+            assert gdal.GetConfigOption("GDAL_NUM_THREADS") == "ALL_CPUS"
+        assert gdal.GetConfigOption("GDAL_NUM_THREADS") == "ALL_CPUS"
+    assert seen == [None]  # another thread (QGIS's own work) does not see it
+    assert gdal.GetConfigOption("GDAL_NUM_THREADS") is None
+    gdal.SetConfigOption("GDAL_NUM_THREADS", "1")
+    try:
+        with gdal_scope():
+            assert gdal.GetConfigOption("GDAL_NUM_THREADS") == "1"
+        assert gdal.GetConfigOption("GDAL_NUM_THREADS") == "1"
+    finally:
+        gdal.SetConfigOption("GDAL_NUM_THREADS", None)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_during_a_run_stops_it_like_a_cancel_and_handlers_are_restored(sig):
     before = signal.getsignal(sig)
