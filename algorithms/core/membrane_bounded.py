@@ -48,8 +48,11 @@ def membrane_at(rows, cols, b_rows, b_cols, b_vals, max_pixels=MAX_PIXELS, tol=1
         return np.zeros(bv.shape[:-1] + (0,))
     if bv.ndim == 2:  # fields together only while they fit in the budget of one; else one by one
         box = (int(rows.max()) - int(rows.min()) + 3) * (int(cols.max()) - int(cols.min()) + 3)
-        if bv.shape[0] * box > max_pixels:
-            return np.stack([membrane_at(rows, cols, b_rows, b_cols, v, max_pixels, tol) for v in bv])
+        if bv.shape[0] * box > max_pixels:  # (each field written into the result as solved: no second copy)
+            out = np.empty((bv.shape[0], rows.size))
+            for i, v in enumerate(bv):
+                out[i] = membrane_at(rows, cols, b_rows, b_cols, v, max_pixels, tol)
+            return out
     y0, x0 = int(rows.min()) - 1, int(cols.min()) - 1  # a one-pixel frame holds the boundary pixels
     h, w = int(rows.max()) + 2 - y0, int(cols.max()) + 2 - x0
     br, bc = np.asarray(b_rows, np.int64).ravel() - y0, np.asarray(b_cols, np.int64).ravel() - x0

@@ -120,12 +120,12 @@ def add_membranes(plan, bands):
         todo = [t for t in todo if not any(t is u for u in same)]
         if not good.any():
             continue
-        residual = np.stack([t[2][2] for t in same])
+        residual = np.stack([t[2][2] for t in same]) if len(same) > 1 else same[0][2][2]
         if good.all():  # the usual case: no index copies of the plan's (possibly very long) pixel lists
-            fields = membrane_at(plan.rows, plan.cols, br, bc, residual)
+            fields = membrane_at(plan.rows, plan.cols, br, bc, residual).reshape(len(same), -1)
             for t, field in zip(same, fields):
                 t[0][...] += field
         else:
-            fields = membrane_at(plan.rows[good], plan.cols[good], br, bc, residual)
+            fields = membrane_at(plan.rows[good], plan.cols[good], br, bc, residual).reshape(len(same), -1)
             for t, field in zip(same, fields):
                 t[0][good] += field

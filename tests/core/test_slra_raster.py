@@ -131,7 +131,8 @@ def test_bands_corrected_together_or_one_by_one_give_the_same_bits(case, tmp_pat
     calls, fields = [], []
     real, solve = residuals.add_membranes, membrane_bounded.membrane_at
     monkeypatch.setattr(residuals, "add_membranes", lambda plan, bands: calls.append(len(bands)) or real(plan, bands))
-    monkeypatch.setattr(membrane_bounded, "membrane_at", lambda *a: fields.append(len(a[4])) or solve(*a))
+    monkeypatch.setattr(membrane_bounded, "membrane_at",
+                        lambda *a: fields.append(len(np.atleast_2d(a[4]))) or solve(*a))
     slra_raster.run_slra(tp, rp, mp, tmp_path / "together.tif", window_size=80)
     assert calls == [3]
     assert sorted(fields) == [1, 2]  # one group: bands 1 and 3 in one solve, band 2 on its own
