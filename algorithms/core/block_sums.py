@@ -10,9 +10,10 @@ window's width).
 import numpy as np
 from scipy import ndimage
 
-from .slra_stats import SUMS
+from .slra_stats import SUMS, by_tiles
 
 BLOCK_HALF = 20  # one block pixel per this many pixels of the window's half-width
+TILE_BLOCKS = 256  # window queries spread wider than this many blocks are answered tile by tile
 
 
 def block_size(half):
@@ -90,6 +91,10 @@ class BlockSums:
     def window(self, rows, cols, half):
         """(SUMS, n) sums over the blocks touching each pixel's (2 half + 1)^2 window: n, sum t, sum t^2, sum r,
         sum r^2, sum t r (minus the offsets), like slra.window_sums."""
+        span = max(int(rows.max()) - int(rows.min()), int(cols.max()) - int(cols.min())) // self.b + 1
+        if span > TILE_BLOCKS:  # scattered pixels (widened windows of a scene-wide ring): tile by tile, so the
+            return by_tiles(lambda r, c: self.window(r, c, half), rows, cols, self.wb * self.b,  # tables stay small
+                            TILE_BLOCKS * self.b)
         if half % self.b == 0:
             return self._centred(rows, cols, half // self.b)
         b = self.b

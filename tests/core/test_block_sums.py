@@ -40,6 +40,29 @@ def test_block_windows_and_updates(b):
     np.testing.assert_allclose(sums.window(rows, cols, 6), brute(common, t, r, rows, cols, 6, b, offsets), atol=1e-8)
 
 
+@pytest.mark.parametrize("half", [4, 5])
+def test_scattered_queries_are_answered_tile_by_tile(monkeypatch, half):
+    """Pixels spread wider than TILE_BLOCKS blocks (a scene-wide ring's widened windows) are answered tile by tile,
+    so no table spans their whole spread; the sums are the same."""
+    from cloud_removal.algorithms.core import block_sums
+
+    rng = np.random.default_rng(half)
+    common = rng.random((90, 97)) > 0.3
+    t, r = rng.normal(100, 10, (90, 97)), rng.normal(50, 5, (90, 97))
+    sums = BlockSums(common, t, r, (100.0, 50.0), 2)
+    rows, cols = rng.integers(0, 90, 50), rng.integers(0, 97, 50)
+    whole = sums.window(rows, cols, half)
+    monkeypatch.setattr(block_sums, "TILE_BLOCKS", 8)
+    widths = []
+    real = sums._centred if half % 2 == 0 else None
+    if real is not None:
+        monkeypatch.setattr(sums, "_centred", lambda rr, cc, q: widths.append(np.ptp(cc) // 2 + 1) or real(rr, cc, q))
+    tiled = sums.window(rows, cols, half)
+    np.testing.assert_allclose(tiled, whole, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(tiled, brute(common, t, r, rows, cols, half, 2, (100.0, 50.0)), atol=1e-8)
+    assert real is None or (len(widths) > 4 and max(widths) <= 8)
+
+
 def test_block_size_keeps_small_windows_exact():
     assert [block_size(h) for h in (5, 20, 39, 40, 80, 100)] == [1, 1, 1, 2, 4, 5]
     # blocks divide the half-width, so every window covers the same blocks around its pixel's block
