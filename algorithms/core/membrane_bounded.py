@@ -15,7 +15,7 @@ def bounded_membrane_correction(domain, b_rows, b_cols, b_vals, max_pixels=MAX_P
     return ys, xs, membrane_at(ys, xs, b_rows, b_cols, b_vals, max_pixels, tol)
 
 
-def membrane_at(rows, cols, b_rows, b_cols, b_vals, max_pixels=MAX_PIXELS, tol=1e-4):
+def membrane_at(rows, cols, b_rows, b_cols, b_vals, max_pixels=MAX_PIXELS, tol=1e-4, out=None):
     """The membrane field on the domain made of the pixels (rows, cols), at those pixels, in bounded memory.
 
     Exact (`membrane_correction`) while the domain's bounding box has at most `max_pixels` pixels; beyond, solved
@@ -36,6 +36,9 @@ def membrane_at(rows, cols, b_rows, b_cols, b_vals, max_pixels=MAX_PIXELS, tol=1
         m times the box fits in `max_pixels`, else one by one (the same results either way).
     max_pixels : int, optional
         Largest bounding box solved exactly (peak memory about 70 bytes per box pixel and field).
+    out : (n,) ndarray of float64, optional
+        Written with the field of one-dimensional `b_vals` instead of a new array (and returned): the one-by-one
+        fields of (m, k) values go straight into their rows of the result.
 
     Returns
     -------
@@ -48,10 +51,10 @@ def membrane_at(rows, cols, b_rows, b_cols, b_vals, max_pixels=MAX_PIXELS, tol=1
         return np.zeros(bv.shape[:-1] + (0,))
     if bv.ndim == 2:  # fields together only while they fit in the budget of one; else one by one
         box = (int(rows.max()) - int(rows.min()) + 3) * (int(cols.max()) - int(cols.min()) + 3)
-        if bv.shape[0] * box > max_pixels:  # (each field written into the result as solved: no second copy)
+        if bv.shape[0] * box > max_pixels:  # (each field written into its row of the result: no second copy)
             out = np.empty((bv.shape[0], rows.size))
             for i, v in enumerate(bv):
-                out[i] = membrane_at(rows, cols, b_rows, b_cols, v, max_pixels, tol)
+                membrane_at(rows, cols, b_rows, b_cols, v, max_pixels, tol, out[i])
             return out
     y0, x0 = int(rows.min()) - 1, int(cols.min()) - 1  # a one-pixel frame holds the boundary pixels
     h, w = int(rows.max()) + 2 - y0, int(cols.max()) + 2 - x0
@@ -66,7 +69,11 @@ def membrane_at(rows, cols, b_rows, b_cols, b_vals, max_pixels=MAX_PIXELS, tol=1
         ys, xs, v = membrane_correction(box, br, bc, bv, tol=tol)
         field = np.zeros(bv.shape[:-1] + (h, w))
         field[..., ys, xs] = v
-        return field[..., rows - y0, cols - x0]
+        if out is None:
+            return field[..., rows - y0, cols - x0]
+        for a in range(0, rows.size, 1 << 20):
+            out[a:a + (1 << 20)] = field[rows[a:a + (1 << 20)] - y0, cols[a:a + (1 << 20)] - x0]
+        return out
     s = int(np.ceil(np.sqrt(h * w / max_pixels)))
     ch, cw = -(-h // s), -(-w // s)
     cell = br // s * cw + bc // s
@@ -84,7 +91,7 @@ def membrane_at(rows, cols, b_rows, b_cols, b_vals, max_pixels=MAX_PIXELS, tol=1
     if not known.all():  # cells without a value take their nearest neighbour's, so interpolation is not pulled to 0
         idx = ndimage.distance_transform_edt(~known, return_distances=False, return_indices=True)
         field = field[idx[0], idx[1]]
-    values = np.empty(rows.size)
+    values = np.empty(rows.size) if out is None else out
     for a in range(0, rows.size, 1 << 20):  # interpolation in chunks: bounded temporaries
         coords = np.stack([(rows[a:a + (1 << 20)] - y0 + 0.5) / s - 0.5, (cols[a:a + (1 << 20)] - x0 + 0.5) / s - 0.5])
         values[a:a + (1 << 20)] = ndimage.map_coordinates(field, coords, order=1, mode="nearest")
