@@ -134,7 +134,9 @@ def _solve(act, tg, tv, tol, max_cycles, spread):
     nf = tv.shape[0]
     at = tg // w * shape[1] + tg % w
     g = np.bincount(at, minlength=m.size).astype(np.uint8).reshape(shape)
-    r = np.stack([np.bincount(at, weights=tv[i], minlength=m.size).reshape(shape) for i in range(nf)])
+    r = np.empty((nf,) + shape)  # (filled row by row: no stacked copy of the largest arrays)
+    for i in range(nf):
+        r[i] = np.bincount(at, weights=tv[i], minlength=m.size).reshape(shape)
     d = g.copy()  # degree: Dirichlet plus domain neighbours
     d[:, :-1] += m[:, 1:]
     d[:, 1:] += m[:, :-1]
@@ -170,7 +172,7 @@ def _solve(act, tg, tv, tol, max_cycles, spread):
         levels[0].f[...] = r
         np.copyto(q, _vcycle(levels))
         rz_new = _dots(r, q)
-        step = np.abs(p).reshape(nf, -1).max(axis=1)
+        step = np.array([max(p[i].max(), -p[i].min()) for i in range(nf)])  # (no temporary copy of p)
         done |= (np.abs(rz_new) <= tol * tol * rz0) & (step <= tol * spread)
         if done.all():
             break
