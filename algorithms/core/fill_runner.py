@@ -101,7 +101,7 @@ class PassFiller:
         """Fill one group on its box plus the margin; bands run in parallel threads (numpy releases the GIL),
         while all GDAL reads and writes stay on this thread."""
         win = box.grow(self.margin, self.region.width, self.region.height)
-        todo = self.region.read(win)
+        todo = self.region.read(win, before=self.k)  # as at the start of the pass: groups do not depend on each other
         # Chained passes fill what is left, the earlier passes' values known; combining passes each fill the whole
         # region on their own, owning only the pixels that still take values.
         fill = todo if self.scratch.slots == 1 else self.region.base(win)
@@ -207,7 +207,7 @@ class PassFiller:
         tvalid = valid_pixels(t, self.inputs.nodata[b - 1])
         if self.k > 1 and self.scratch.slots == 1:
             values, flags = self.scratch.band(b, win)
-            earlier = flags > 0
+            earlier = (flags > 0) & (flags < self.k)  # (not this pass's other groups: see fill_group)
             if not t.flags.writeable:  # a view of the pass's whole read, which other groups share
                 t = t.copy()
             t[earlier] = values[earlier]

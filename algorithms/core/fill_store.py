@@ -82,10 +82,12 @@ class Region:
             region |= missing
         return region
 
-    def read(self, window):
+    def read(self, window, before=None):
+        """The pixels of a window still to fill; `before`: as at the start of that pass (what later passes, or
+        the other groups of that pass, filled still counts as to fill)."""
         region = self.base(window)
         if self.scratch is not None and region.any():
-            region &= ~self.scratch.filled(window)
+            region &= ~self.scratch.filled(window, before)
         return region
 
 
@@ -163,11 +165,13 @@ class Scratch:
         """(values, flags) of one band in a window (one slot)."""
         return read_large(self.values, band, window), read_large(self.flags, band, window)
 
-    def filled(self, window):
+    def filled(self, window, before=None):
         """Pixels of a window that need no further pass: filled in every band (one slot), or holding `slots`
-        values in every band."""
+        values in every band. `before` (one slot): filled in every band by passes before that one only."""
         f = self._all_bands(self.flags, window)
-        return (f >= self.slots).all(axis=0) if self.slots > 1 else (f > 0).all(axis=0)
+        if self.slots > 1:
+            return (f >= self.slots).all(axis=0)
+        return ((f > 0) & (f < before) if before is not None else f > 0).all(axis=0)
 
     def missing(self, window):
         """Pixels of a window without a value in some band."""

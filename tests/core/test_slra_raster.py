@@ -146,6 +146,30 @@ def test_bands_corrected_together_or_one_by_one_give_the_same_bits(case, tmp_pat
     np.testing.assert_array_equal(read(tmp_path / "together.tif"), read(tmp_path / "split.tif"))
 
 
+def test_groups_of_a_pass_do_not_see_each_others_cloud(tmp_path):
+    """Each group sees the region as at the start of the pass: the cloud of a group filled earlier stays unknown in
+    a later group's window (its cloudy values used to enter that group's whole-window statistics once stored),
+    so a group's fill does not depend on another cloud's values or on the order groups are filled in."""
+    rng = np.random.default_rng(3)
+    t, r = scene(rng, 200, 200, nb=2)
+    m = np.zeros((200, 200), np.uint8)
+    m[20:41, 20:41] = 1                        # A: filled first (first in scan order)
+    m[150:160, 20:190] = m[20:160, 180:190] = 1  # B: an L around A, more than the margin away; its box holds A
+    b = (m == 1) & ~((np.arange(200)[:, None] < 41) & (np.arange(200)[None, :] < 41))
+    outs = []
+    for cloudy in (5000.0, 9000.0):
+        tc = t.copy()
+        tc[:, 20:41, 20:41] = cloudy
+        tp = write(tmp_path / f"t{cloudy:.0f}.tif", tc)
+        # min_common above any window's count: every pixel takes the whole-window (fallback) statistics
+        s = slra_raster.run_slra(tp, write(tmp_path / "r.tif", r), write(tmp_path / "m.tif", m),
+                                 tmp_path / f"o{cloudy:.0f}.tif", window_size=20, buffer=0, min_common=10 ** 6,
+                                 residual_correction=False)
+        assert s["groups"] == 2 and s["fallback"] == 2 * int(m.sum()), s
+        outs.append(read(tmp_path / f"o{cloudy:.0f}.tif"))
+    np.testing.assert_array_equal(outs[0][:, b], outs[1][:, b])
+
+
 def test_buffer_grows_region(case, tmp_path):
     tp, rp, mp, t, r, m = case
     s = slra_raster.run_slra(tp, rp, mp, tmp_path / "o.tif", window_size=20, buffer=3)
