@@ -207,7 +207,7 @@ class PassFiller:
         tvalid = valid_pixels(t, self.inputs.nodata[b - 1])
         if self.k > 1 and self.scratch.slots == 1:
             values, flags = self.scratch.band(b, win)
-            earlier = (flags > 0) & (flags < self.k)  # (not this pass's other groups: see fill_group)
+            earlier = Scratch.filled_before(flags, self.k)  # (not this pass's other groups: see fill_group)
             if not t.flags.writeable:  # a view of the pass's whole read, which other groups share
                 t = t.copy()
             t[earlier] = values[earlier]

@@ -171,7 +171,13 @@ class Scratch:
         f = self._all_bands(self.flags, window)
         if self.slots > 1:
             return (f >= self.slots).all(axis=0)
-        return ((f > 0) & (f < before) if before is not None else f > 0).all(axis=0)
+        return self.filled_before(f, before).all(axis=0)
+
+    @staticmethod
+    def filled_before(flags, before=None):
+        """Where one-slot `flags` (the pass that filled each pixel, 0: none) say filled, by a pass before `before`
+        only when given: the state at the start of that pass."""
+        return (flags > 0) & (flags < before) if before is not None else flags > 0
 
     def missing(self, window):
         """Pixels of a window without a value in some band."""
