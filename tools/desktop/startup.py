@@ -8,12 +8,20 @@ import json
 import os
 import traceback
 
-from qgis.core import Qgis, QgsApplication, QgsMultiBandColorRenderer, QgsProject, QgsRasterLayer
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsMultiBandColorRenderer,
+    QgsNetworkAccessManager,
+    QgsNetworkRequestParameters,
+    QgsProject,
+    QgsRasterLayer,
+)
 from qgis.PyQt.QtCore import QEventLoop, Qt, QTimer
 from qgis.utils import iface
 
 JOB = json.loads(open(os.environ["CLOUDREMOVAL_DESKTOP_JOB"], encoding="utf-8").read())
-SEEN = {"messages": [], "steps": []}
+SEEN = {"messages": [], "steps": [], "requests": []}
 
 
 def progress(line):
@@ -49,6 +57,15 @@ def _log(message, tag, level):
 
 
 QgsApplication.messageLog().messageReceived.connect(_log)
+
+
+def _request(params):
+    """Every network request of the session, with the QGIS class that made it (the plugin must make none)."""
+    SEEN["requests"].append({"url": params.request().url().toString(), "by": params.initiatorClassName(),
+                             "step": SEEN["steps"][-1] if SEEN["steps"] else "start"})
+
+
+QgsNetworkAccessManager.instance().requestAboutToBeCreated[QgsNetworkRequestParameters].connect(_request)
 
 
 def wait(ms):
