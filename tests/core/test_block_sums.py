@@ -64,9 +64,9 @@ def test_scattered_queries_are_answered_tile_by_tile(monkeypatch, half):
 
 
 def test_block_size_keeps_small_windows_exact():
-    assert [block_size(h) for h in (5, 20, 39, 40, 80, 100)] == [1, 1, 1, 2, 4, 5]
+    assert [block_size(h) for h in (5, 20, 39, 40, 80, 100)] == [1, 1, 1, 4, 8, 10]
     # blocks divide the half-width, so every window covers the same blocks around its pixel's block
-    assert [block_size(h) for h in (70, 90, 130, 41)] == [2, 3, 5, 1]
+    assert [block_size(h) for h in (70, 90, 130, 41, 45)] == [7, 9, 13, 1, 3]
 
 
 @pytest.mark.parametrize("b, half", [(2, 4), (3, 9), (4, 8), (2, 3), (3, 7)])
