@@ -27,7 +27,7 @@ MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group wi
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
 READ_ALL_BYTES = 1 << 26  # group windows whose bands (target and replacement) fit in this are read all at once
 TOGETHER_BYTES = 1 << 26  # groups whose filled values (all bands) fit in this correct their bands together ...
-SPLIT_PIXELS = 1 << 14  # ... in one solve per worker from this many pixels to fill (one solve for all below)
+SPLIT_PIXELS = 1 << 17  # ... in one solve per worker from this many pixels to fill (one solve for all below)
 STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK), ("interpolated", slra.INTERPOLATED),
                ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS))
 
