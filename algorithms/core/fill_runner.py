@@ -22,12 +22,11 @@ from .raster_io import DEFAULT_BLOCK_PIXELS, Window, numpy_dtype, read_large, re
 from .slra_stats import work_dtype
 
 CELL = 16        # side of the coarse cells used to group the fill region
-PLAN_TILE = 256  # tile of the per-ring statistics (see slra.RingPlan)
 MAX_WORKERS = 2  # bands filled in parallel (each holds one band of the group window) ...
 PARALLEL_BYTES = 1 << 30  # ... while the band arrays of all workers stay under this
 READ_ALL_BYTES = 1 << 26  # group windows whose bands (target and replacement) fit in this are read all at once
 TOGETHER_BYTES = 1 << 26  # groups whose filled values (all bands) fit in this correct their bands together ...
-SPLIT_PIXELS = 1 << 17  # ... in one solve per worker from this many pixels to fill (one solve for all below)
+SPLIT_PIXELS = 1 << 16  # ... in one solve per worker from this many pixels to fill (one solve for all below)
 STATUS_KEYS = (("widened", slra.WIDENED), ("fallback", slra.FALLBACK), ("interpolated", slra.INTERPOLATED),
                ("no_replacement", slra.NO_REPLACEMENT), ("no_statistics", slra.NO_STATS))
 
@@ -112,7 +111,7 @@ class PassFiller:
         own = own[oy:oy + win.h, ox:ox + win.w] & todo
         del todo
         depth = slra.STEPWISE_DEPTH * self.half if self.plan.residual_correction else None
-        plan = slra.RingPlan(fill, own, self.plan.ring_width, PLAN_TILE, depth)
+        plan = slra.RingPlan(fill, own, self.plan.ring_width, slra.statistics_tile(self.half), depth)
         del own, fill
         if plan.n == 0:
             return

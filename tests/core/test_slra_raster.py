@@ -117,6 +117,22 @@ def test_same_output_for_any_thread_count_and_block_size(case, tmp_path):
     np.testing.assert_array_equal(outs[2], outs[0])
 
 
+@pytest.mark.parametrize("window", [20, 80])
+def test_same_output_for_any_statistics_tile(case, tmp_path, monkeypatch, window):
+    """The rings' statistics are computed tile by tile (slra.statistics_tile: PIXEL_TILE for pixel windows,
+    BLOCK_TILE for windows on blocks, chosen for speed only): any tile size gives the same values, to the rounding
+    of the window sums' order of addition (1e-15 relative here, float64 output)."""
+    tp, rp, mp, _, _, _ = case
+    outs = []
+    for i, tile in enumerate((32, 96, 512)):
+        monkeypatch.setattr(slra, "PIXEL_TILE", tile)
+        monkeypatch.setattr(slra, "BLOCK_TILE", tile)
+        slra_raster.run_slra(tp, rp, mp, tmp_path / f"o{i}.tif", window_size=window)
+        outs.append(read(tmp_path / f"o{i}.tif"))
+    for out in outs[1:]:
+        np.testing.assert_allclose(out, outs[0], rtol=1e-12, atol=0)
+
+
 def test_bands_corrected_together_or_one_by_one_give_the_same_bits(case, tmp_path, monkeypatch):
     """Groups of moderate size solve the residual corrections of all bands at once (in one solve per worker when
     large), bands with the same filled and boundary pixels sharing one solve (here a band whose replacement has a
