@@ -34,8 +34,13 @@ def _apply(lv, u, out, clean=True):
     finest and not clean."""
     np.multiply(lv.d, u, out=out)
     if lv.wx is None:  # finest grid: unit weights, u is zero off the domain
-        out[..., :-1] -= u[..., 1:]
-        out[..., 1:] -= u[..., :-1]
+        # The x neighbours as shifts of the flat arrays: contiguous loops, 4x faster than the strided column
+        # slices. The finest grid ends in a column off the domain (_solve), where u is 0, so a row's first pixel
+        # takes the previous row's last (0) as its left neighbour, as the slices would give; the last column's
+        # own garbage lies off the domain, where it is masked here or weighted by 0 in the smoothing.
+        flat_out, flat_u = _flat(out), _flat(u)
+        flat_out[:-1] -= flat_u[1:]
+        flat_out[1:] -= flat_u[:-1]
         out[..., :-1, :] -= u[..., 1:, :]
         out[..., 1:, :] -= u[..., :-1, :]
         if clean:
@@ -46,6 +51,13 @@ def _apply(lv, u, out, clean=True):
     out[..., :-1, :] -= np.multiply(lv.wy, u[..., 1:, :], out=lv.ty)
     out[..., 1:, :] -= np.multiply(lv.wy, u[..., :-1, :], out=lv.ty)
     return out
+
+
+def _flat(a):
+    """A 1-D view of a C-contiguous array (an error, never a silent copy, if it is not one)."""
+    if not a.flags.c_contiguous:
+        raise ValueError("membrane: a work array is not contiguous")
+    return a.reshape(-1)
 
 
 def _coarsen(wx, wy, g, m=1):
@@ -128,7 +140,7 @@ def _solve(act, tg, tv, tol, max_cycles, spread):
     every field gets the same bits as solved by itself.
     """
     h, w = act.shape
-    shape = (h + h % 2, w + w % 2)
+    shape = (h + h % 2, w + 1 + (w + 1) % 2)  # even sides, and a column off the domain for _apply's flat shifts
     m = np.zeros(shape, bool)
     m[:h, :w] = act
     nf = tv.shape[0]
@@ -143,7 +155,8 @@ def _solve(act, tg, tv, tol, max_cycles, spread):
     d[:-1] += m[1:]
     d[1:] += m[:-1]
     d *= m
-    levels = [_Level(d, mask=m, m=nf)]
+    # float32 degree and mask: same values, and same-type products (twice as fast as uint8 or bool times float)
+    levels = [_Level(d.astype(np.float32), mask=m.astype(np.float32), m=nf)]
     wx, wy = m[:, :-1] & m[:, 1:], m[:-1] & m[1:]
     while levels[-1].d.size > 1:
         lv, wx, wy, g = _coarsen(wx, wy, g, nf)
