@@ -131,9 +131,9 @@ def _dots(a, b):
 
 
 def _solve(act, tg, tv, tol, max_cycles, spread):
-    """Fields x (m, H, W), padded to even sides, on the (h, w) mask `act`; tg: flat indices (in act) of domain
-    pixels next to a boundary value, once per such neighbour; tv (m, len(tg)): their values, one row per field;
-    spread (m,): each field's tolerance scale.
+    """Fields x (m, H, W), padded to even sides with at least one column off the domain (see _apply), on the
+    (h, w) mask `act`; tg: flat indices (in act) of domain pixels next to a boundary value, once per such
+    neighbour; tv (m, len(tg)): their values, one row per field; spread (m,): each field's tolerance scale.
 
     The m fields run conjugate gradients in lockstep, sharing the operator and each V-cycle's Python work; each
     keeps its own step sizes and stops (its x no longer changes) at the iteration where it would stop alone, so
