@@ -60,9 +60,10 @@ QgsApplication.messageLog().messageReceived.connect(_log)
 
 
 def _request(params):
-    """Every network request of the session, with the QGIS class that made it (the plugin must make none)."""
+    """Every network request of the session, with the QGIS class that made it (the plugin must make none) and the
+    last step finished before it ("start" before the first)."""
     SEEN["requests"].append({"url": params.request().url().toString(), "by": params.initiatorClassName(),
-                             "step": SEEN["steps"][-1] if SEEN["steps"] else "start"})
+                             "after": SEEN["steps"][-1] if SEEN["steps"] else "start"})
 
 
 QgsNetworkAccessManager.instance().requestAboutToBeCreated[QgsNetworkRequestParameters].connect(_request)
