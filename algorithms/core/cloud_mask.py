@@ -19,13 +19,22 @@ from .cloud_mask_plan import (  # noqa: F401 (the plan's names, importable from 
     sample_reflectance_p99,
     scaling_warning,
 )
-from .gdal_env import gdal_scoped
+from .gdal_env import gdal_scoped, open_with_decode_threads
 from .postprocess import PostProcessRows
 from .progress import NULL_PROGRESS, InputError
-from .raster_io import Window, numpy_dtype, open_raster, read_window
+from .raster_io import numpy_dtype, open_raster
 from .raster_writer import commit_together, writer_like
+from .row_cache import RowCache
 from .shadow_check import ShadowFilter
-from .tiling import BilinearRowUpsampler, RowBlender, mirror_index, softmax, tile_origins
+from .tiling import (
+    BilinearRowUpsampler,
+    RowBlender,
+    class_argmax,
+    mirror_index,
+    softmax,
+    take_mirrored,
+    tile_origins,
+)
 
 NODATA = 255
 
@@ -33,8 +42,11 @@ NODATA = 255
 class ReflectanceReader:
     """Reads the model's bands as normalised reflectance rows on the (possibly coarser) processing grid."""
 
-    def __init__(self, ds, plan):
+    def __init__(self, ds, plan, stream=False):
         self.ds, self.plan, self.f = ds, plan, plan.factor
+        # a stream of overlapping strips keeps the rows they share (each block decoded once); else rows are read
+        self.source = RowCache(ds, plan.bands)
+        self.fetch = self.source.rows if stream else self.source.read
         self.width, self.height = ds.RasterXSize, ds.RasterYSize
         self.cw, self.ch = -(-self.width // self.f), -(-self.height // self.f)
         self.mean = np.array(plan.card.mean, np.float32)[:, None, None]
@@ -44,12 +56,10 @@ class ReflectanceReader:
 
     def fine_rows(self, y0, y1):
         """(bands, rows, width) reflectance and (rows, width) validity of input rows y0..y1."""
-        win = Window(0, y0, self.width, y1 - y0)
         valid = np.ones((y1 - y0, self.width), bool)
         nonzero = np.zeros((y1 - y0, self.width), bool)
         out = np.empty((len(self.plan.bands), y1 - y0, self.width), np.float32)
-        for i, (b, nd) in enumerate(zip(self.plan.bands, self.plan.nodata)):
-            raw = read_window(self.ds, b, win)
+        for i, (raw, nd) in enumerate(zip(self.fetch(y0, y1), self.plan.nodata)):
             if nd is not None:
                 valid &= ~np.isclose(raw, nd) if raw.dtype.kind == "f" and not math.isnan(nd) else raw != nd
             nonzero |= raw != 0
@@ -69,7 +79,7 @@ class ReflectanceReader:
         fine = (r0 * f, valid)
         if not self.checked and valid.any():
             self.checked = True
-            p99 = float(np.percentile(refl[:, valid], 99))
+            p99 = _reflectance_p99(refl, valid)
             hi = self.plan.card.reflectance_range[1]
             if p99 > 5 * hi:
                 raise InputError(f"The input does not look like reflectance after scaling: 1 % of the pixels exceed "
@@ -89,6 +99,16 @@ class ReflectanceReader:
         if not valid.all():
             np.multiply(refl, valid, out=refl)  # invalid pixels enter the model at the training mean (0)
         return refl, fine
+
+
+def _reflectance_p99(refl, valid, values=1 << 16):
+    """99th percentile of the valid pixels' reflectance in all bands, from a regular subsample of about `values`
+    values (the percentile of a whole strip costs more than reading it; the check it serves has a 5x margin)."""
+    step = max(1, int(math.sqrt(refl.size / values)))
+    sub = valid[::step, ::step]
+    if not sub.any():
+        sub, step = valid, 1
+    return float(np.percentile(refl[:, ::step, ::step][:, sub], 99))
 
 
 def _block_sum(a, f, out_h, out_w):
@@ -121,8 +141,11 @@ class CloudMaskRun:
         self.plan, self.model, self.progress = plan, model, progress
         self.card = card = plan.card
         self.ds = open_raster(plan.input_path)
-        # GDAL handles are not thread-safe: the prefetch thread reads through its own one
-        self.reader = ReflectanceReader(open_raster(plan.input_path), plan)
+        # GDAL handles are not thread-safe: the prefetch thread reads through its own one. Inference on the CPU
+        # keeps every core busy, so that reader decodes on its own thread only (parallel decoding adds CPU time).
+        on_cpu = (getattr(model, "providers", None) or [""])[0] == "CPUExecutionProvider"
+        self.reader = ReflectanceReader(open_with_decode_threads(lambda: open_raster(plan.input_path), 1)
+                                        if on_cpu else open_raster(plan.input_path), plan, stream=True)
         self.valid_reader = ReflectanceReader(self.ds, plan)
         self.tile = card.tile_size
         cw, ch = self.reader.cw, self.reader.ch
@@ -139,12 +162,14 @@ class CloudMaskRun:
         self.blending, self.pending = None, None  # the blending and writing thread, and its queued step
 
     def strip(self, y):
-        """Model input of the tile row at y: (row indices into x_in, x_in, (first input row, validity))."""
+        """Model input of the tile row at y, mirrored at the raster's edges: (bands, tile, columns from the first
+        tile's origin to the last tile's end) so that every tile is a plain slice; and (first input row,
+        validity of the input rows read)."""
         rows = mirror_index(np.arange(y, y + self.tile), self.reader.ch)
         lo = int(rows.min())
         x_in, fine = self.reader.model_rows(lo, int(rows.max()) + 1)
-        self.reader.ds.FlushCache()  # drop decoded input blocks from GDAL's cache: memory stays per tile row
-        return rows - lo, x_in, fine
+        cols = mirror_index(np.arange(self.xs[0], self.xs[-1] + self.tile), self.reader.cw)
+        return take_mirrored(x_in, rows - lo, cols), fine
 
     def valid_rows(self, row0, n, recent):
         """Validity of input rows row0..row0+n from the strips `recent` (read again only if not covered)."""
@@ -168,7 +193,7 @@ class CloudMaskRun:
             classes = np.where(probs[-1] >= 0.5, cloud_value, 1 - cloud_value).astype(np.uint8)
             probs = probs[:-1]
         else:
-            classes = np.argmax(probs, axis=0).astype(np.uint8)
+            classes = class_argmax(probs)
         classes[~valid] = NODATA
         self.counts += np.bincount(classes.ravel(), minlength=NODATA + 1)
         writer.write(classes, 0, row0)
@@ -179,17 +204,13 @@ class CloudMaskRun:
             p[~valid] = NODATA
             prob_writer.write(p, 0, row0)
 
-    def run_row(self, i, y, rows, x_in):
+    def run_row(self, i, y, strip):
         """Infer all tiles of the tile row at y, blend them and write the rows that are finished."""
-        tile, cw, ch = self.tile, self.reader.cw, self.reader.ch
-        inner_rows = 0 <= y and y + tile <= ch
+        x0 = self.xs[0]
         for b0 in range(0, len(self.xs), self.plan.batch_size):
             group = self.xs[b0:b0 + self.plan.batch_size]
             for j, x in enumerate(group):
-                if inner_rows and 0 <= x and x + tile <= cw:  # plain slice, no mirroring needed
-                    self.batch[j] = x_in[:, rows[0]:rows[0] + tile, x:x + tile]
-                else:
-                    self.batch[j] = x_in[:, rows[:, None], mirror_index(np.arange(x, x + tile), cw)[None, :]]
+                self.batch[j] = strip[:, :, x - x0:x - x0 + self.tile]
             out = self.model(self.batch[:len(group)])
             if np.may_share_memory(out, self.batch):  # the next batch is assembled in place while this one blends
                 out = out.copy()
@@ -254,11 +275,11 @@ class CloudMaskRun:
                 self.blending = blending
                 pending = pool.submit(self.strip, self.ys[0])
                 for i, y in enumerate(self.ys):
-                    rows, x_in, fine = pending.result()
+                    strip, fine = pending.result()
                     if i + 1 < len(self.ys):
                         pending = pool.submit(self.strip, self.ys[i + 1])  # read ahead while the model runs
                     self.recent[:] = (self.recent + [fine])[-3:]
-                    self.run_row(i, y, rows, x_in)
+                    self.run_row(i, y, strip)
                     self.progress.update((i + 1) / len(self.ys))
                 self.drain()
             if self.shadows is not None:

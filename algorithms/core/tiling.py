@@ -31,6 +31,40 @@ def mirror_index(index, size):
     return np.where(index >= size, 2 * size - 1 - index, index)
 
 
+def index_runs(index):
+    """Split a 1-D integer index into runs of consecutive values, each as (position, slice into the source).
+
+    A mirrored index (..., 1, 0, 0, 1, ..., n-1, n-1, ...) is a few runs going up or down, so copying it run by run
+    with slices is many times faster than numpy's element-wise fancy indexing and gives the same values.
+    """
+    index = np.asarray(index, np.int64)
+    d = np.diff(index)
+    cut = (np.abs(d) != 1)
+    cut[1:] |= d[1:] != d[:-1]  # a run keeps one direction (a one-element run may end up split, still correct)
+    ends = np.concatenate([np.flatnonzero(cut), [len(index) - 1]]) if len(index) else []
+    runs, start = [], 0
+    for end in ends:
+        first, last = int(index[start]), int(index[end])
+        if last >= first:
+            runs.append((start, slice(first, last + 1)))
+        else:
+            runs.append((start, slice(first, last - 1 if last > 0 else None, -1)))
+        start = int(end) + 1
+    return runs
+
+
+def take_mirrored(a, rows, cols):
+    """a[:, rows[:, None], cols[None, :]] for a (bands, h, w) array, copied by runs of slices (see `index_runs`)."""
+    out = np.empty((a.shape[0], len(rows), len(cols)), a.dtype)
+    row_runs, col_runs = index_runs(rows), index_runs(cols)
+    for r0, rs in row_runs:
+        nr = len(range(*rs.indices(a.shape[1])))
+        for c0, cs in col_runs:
+            nc = len(range(*cs.indices(a.shape[2])))
+            out[:, r0:r0 + nr, c0:c0 + nc] = a[:, rs, cs]
+    return out
+
+
 def blend_window(tile, overlap):
     """2-D Tukey weight window (taper = the overlap on each side), floored so every pixel keeps a weight."""
     w1 = tukey(tile, alpha=2 * overlap) if overlap > 0 else np.ones(tile)
@@ -44,6 +78,21 @@ def softmax(logits, axis=1):
     np.exp(z, out=z)
     z /= z.sum(axis=axis, keepdims=True)
     return z
+
+
+def class_argmax(probs):
+    """np.argmax(probs, axis=0) as uint8 for (classes, ...) scores, ties going to the first class as there, by one
+    comparison per class: two to three times faster than numpy's argmax over a leading axis."""
+    if len(probs) == 1:
+        return np.zeros(probs.shape[1:], np.uint8)
+    best = np.maximum(probs[0], probs[1])
+    out = np.greater(probs[1], probs[0]).view(np.uint8)
+    more = np.empty(probs.shape[1:], bool)
+    for k in range(2, len(probs)):
+        np.greater(probs[k], best, out=more)
+        np.copyto(out, np.uint8(k), where=more)
+        np.maximum(best, probs[k], out=best)
+    return out
 
 
 class RowBlender:

@@ -37,11 +37,11 @@ def fake_model(batch):
     return np.stack([batch[:, 0], batch[:, 1] + ctx, -batch[:, 3]], axis=1).astype(np.float32)
 
 
-def write(path, array, nodata=None, geo=True, descriptions=("B02", "B03", "B04", "B08")):
+def write(path, array, nodata=None, geo=True, descriptions=("B02", "B03", "B04", "B08"),
+          options=("TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16")):
     bands, h, w = array.shape
     gtype = {np.dtype(np.uint16): gdal.GDT_UInt16, np.dtype(np.float32): gdal.GDT_Float32}[array.dtype]
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), w, h, bands, gtype, ["TILED=YES", "BLOCKXSIZE=16",
-                                                                               "BLOCKYSIZE=16"])
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), w, h, bands, gtype, list(options))
     if geo:
         ds.SetGeoTransform((500000, 10, 0, 4000000, 0, -10))
         srs = osr.SpatialReference()
@@ -102,6 +102,35 @@ def test_streamed_equals_whole_image(tmp_path, h, w, batch):
     p = gdal.Open(prob).ReadAsArray().astype(int)
     assert np.abs(p - np.rint(ref[1] * 100)).max() <= 1
     assert sum(counts.values()) == h * w
+
+
+class CpuModel:
+    """fake_model as an onnxruntime session on the CPU looks to the run (its reader then decodes on one thread)."""
+
+    providers = ["CPUExecutionProvider"]
+
+    def __call__(self, batch):
+        return fake_model(batch)
+
+
+@pytest.mark.parametrize("options", [
+    ("TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16", "INTERLEAVE=PIXEL", "COMPRESS=DEFLATE"),
+    ("TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=32", "COMPRESS=LZW"),
+    ("BLOCKYSIZE=1",),
+    ("BLOCKYSIZE=7", "INTERLEAVE=PIXEL", "COMPRESS=DEFLATE"),
+])
+@pytest.mark.parametrize("factor", [1, 2])
+def test_same_result_for_any_file_layout(tmp_path, options, factor):
+    dn = dn_image(45, 37, seed=3)
+    base = run_cloud_mask(make_plan(write(tmp_path / "a.tif", dn), factor=factor), str(tmp_path / "a_m.tif"),
+                          str(tmp_path / "a_p.tif"), model=fake_model)
+    src = write(tmp_path / "b.tif", dn, options=options)
+    got = run_cloud_mask(make_plan(src, factor=factor), str(tmp_path / "b_m.tif"), str(tmp_path / "b_p.tif"),
+                         model=CpuModel())
+    assert got == base
+    for name in ("m", "p"):
+        a = gdal.Open(str(tmp_path / f"a_{name}.tif")).ReadAsArray()
+        assert np.array_equal(gdal.Open(str(tmp_path / f"b_{name}.tif")).ReadAsArray(), a)
 
 
 def test_output_styling_and_metadata(tmp_path):
@@ -225,3 +254,15 @@ def test_offset_outside_reflectance_range_is_refused(tmp_path):
     with pytest.raises(InputError, match="-0.1 on the raw DN"):
         plan_cloud_mask(src, str(tmp_path / "o.tif"), scale=1e-4, offset=-1000)
     assert sorted(os.listdir(tmp_path)) == ["in.tif"]
+
+
+def test_reflectance_check_samples_large_strips_and_sees_sparse_valid_pixels():
+    from cloud_removal.algorithms.core.cloud_mask import _reflectance_p99
+
+    refl = np.random.default_rng(0).random((4, 600, 700)).astype(np.float32)
+    valid = np.ones((600, 700), bool)
+    assert abs(_reflectance_p99(refl, valid) - np.percentile(refl, 99)) < 0.005  # subsample of 2.8 M values
+    valid[:] = False
+    valid[1, 3] = True  # off the subsample's grid: all valid pixels are used
+    refl[:, 1, 3] = [7, 8, 9, 10]
+    assert _reflectance_p99(refl, valid) == pytest.approx(np.percentile([7, 8, 9, 10], 99))

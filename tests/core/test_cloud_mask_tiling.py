@@ -7,8 +7,11 @@ from cloud_removal.algorithms.core.tiling import (
     BilinearRowUpsampler,
     RowBlender,
     blend_window,
+    class_argmax,
+    index_runs,
     mirror_index,
     softmax,
+    take_mirrored,
     tile_geometry,
     tile_origins,
 )
@@ -19,6 +22,38 @@ def test_mirror_index_is_numpy_symmetric(size, pad):
     a = np.arange(size)
     expected = np.pad(a, (pad, pad), mode="symmetric")
     assert np.array_equal(a[mirror_index(np.arange(-pad, size + pad), size)], expected)
+
+
+def test_index_runs_of_a_mirrored_index():
+    runs = index_runs(mirror_index(np.arange(-3, 8), 5))  # 2 1 0 | 0 1 2 3 4 | 4 3 2
+    assert [(p, (s.start, s.stop, s.step)) for p, s in runs] == [
+        (0, (2, None, -1)), (3, (0, 1, None)), (4, (1, 5, None)), (8, (4, 5, None)), (9, (3, 1, -1))]
+    assert index_runs([7]) == [(0, slice(7, 8))]
+    assert index_runs([]) == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_take_mirrored_equals_fancy_indexing(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        h, w = rng.integers(1, 30, 2)
+        a = rng.random((2, h, w)).astype(np.float32)
+        r0, c0 = rng.integers(-50, 50, 2)
+        nr, nc = rng.integers(1, 80, 2)
+        rows = mirror_index(np.arange(r0, r0 + nr), h)
+        cols = mirror_index(np.arange(c0, c0 + nc), w)
+        assert np.array_equal(take_mirrored(a, rows, cols), a[:, rows[:, None], cols[None, :]])
+        any_rows = rng.integers(0, h, rng.integers(1, 12))  # any index, not only mirrored ones
+        assert np.array_equal(take_mirrored(a, any_rows, cols), a[:, any_rows[:, None], cols[None, :]])
+
+
+@pytest.mark.parametrize("classes", [1, 2, 3, 5])
+def test_class_argmax_equals_numpy_argmax_with_ties_to_the_first(classes):
+    rng = np.random.default_rng(classes)
+    p = rng.integers(0, 4, size=(classes, 7, 9)).astype(np.float32)  # few values: many ties
+    out = class_argmax(p)
+    assert out.dtype == np.uint8 and np.array_equal(out, np.argmax(p, axis=0))
+    assert np.array_equal(class_argmax(np.zeros((3, 2, 2), np.float32)), np.zeros((2, 2)))
 
 
 def test_geometry_like_ukis_csmask():
