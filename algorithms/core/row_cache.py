@@ -5,7 +5,7 @@ compressed block once.
 Reading overlapping windows band by band with GDAL's cache dropped in between (memory must stay per tile row)
 decodes the blocks on a window's edges twice, and every block of a pixel-interleaved file once per band. Here the
 bands are read together (one decode per block whatever the interleave) in chunks that end on a block boundary,
-and the rows a later window shares are kept in memory instead of in GDAL's cache.
+straight into one buffer that also holds the rows a later window shares, instead of GDAL's cache.
 """
 
 import numpy as np
@@ -16,7 +16,8 @@ from .raster_io import Window, _read_or_fail, numpy_dtype
 class RowCache:
     """Rows y0..y1 of `bands` (1-based) of a GDAL dataset, for requests moving down the raster.
 
-    Memory: the rows of the last request plus less than one block row. A request above the rows kept (a mirrored
+    Memory: one buffer of the tallest request plus less than one block row (blocks taller than the request and
+    256 rows, such as one strip for the whole file, are read as asked). A request above the rows kept (a mirrored
     edge reaching back) is read directly, without changing what is kept.
     """
 
@@ -24,40 +25,60 @@ class RowCache:
         self.ds, self.bands = ds, [int(b) for b in bands]
         self.width, self.height = ds.RasterXSize, ds.RasterYSize
         self.block_h = max(1, min(ds.GetRasterBand(b).GetBlockSize()[1] for b in self.bands))
-        dtypes = {numpy_dtype(ds, b) for b in self.bands}
-        self.together = len(dtypes) == 1  # one read for all bands needs one data type
-        self.top, self.kept = 0, None  # raster row of the first kept row; list of (rows, width) arrays per band
+        self.dtypes = [numpy_dtype(ds, b) for b in self.bands]
+        self.together = len(set(self.dtypes)) == 1  # one read for all bands needs one data type
+        self.stack, self.buf = None, None  # (bands, capacity, width) when together; per band (capacity, width)
+        self.top = self.count = 0  # self.buf holds raster rows top..top + count
 
     def rows(self, y0, y1):
-        """The raw values of rows y0..y1 as a list of (y1 - y0, width) arrays, one per band (views: do not
-        modify)."""
-        if self.kept is not None and y0 < self.top:
+        """The raw values of rows y0..y1 as a list of (y1 - y0, width) arrays, one per band: views valid until
+        the next call (do not modify)."""
+        if self.buf is not None and y0 < self.top:
             return self.read(y0, y1)
-        have = self.top + (0 if self.kept is None else self.kept[0].shape[0])
-        if self.kept is None or y0 >= have:
-            self.top, self.kept, have = y0, None, y0
+        have = self.top + self.count
+        if self.buf is None or y0 >= have:
+            self.top, self.count, have = y0, 0, y0  # nothing kept is needed again
         if y1 > have:
             end = y1
-            if self.block_h <= max(y1 - y0, 256):  # whole block rows; taller blocks (one strip) are read as asked
+            if self.block_h <= max(y1 - y0, 256):  # whole block rows
                 end = min(self.height, -(-y1 // self.block_h) * self.block_h)
-            new = self.read(have, end)
-            if self.kept is not None:
-                new = [np.concatenate([k[y0 - self.top:], n]) for k, n in zip(self.kept, new)]
-            self.top, self.kept = y0, new
-        if y0 > self.top:  # drop the rows no later request needs
-            self.kept = [k[y0 - self.top:] for k in self.kept]
-            self.top = y0
-        return [k[:y1 - y0] for k in self.kept]
+            keep, skip = have - y0, y0 - self.top
+            if self.buf is None or end - y0 > self.buf[0].shape[0]:
+                old = self.buf
+                self.stack, self.buf = self._alloc(end - y0)
+                for new, kept in zip(self.buf, old or ()):
+                    new[:keep] = kept[skip:skip + keep]
+            elif keep and skip:
+                for band in self.buf:
+                    band[:keep] = band[skip:skip + keep]  # numpy copies overlapping slices correctly
+            self._fill(self.stack, self.buf, keep, have, end)
+            self.top, self.count = y0, end - y0
+        return [band[y0 - self.top:y1 - self.top] for band in self.buf]
 
     def read(self, y0, y1):
-        """Rows y0..y1 of every band read from the file (nothing kept), GDAL's cache dropped after."""
+        """Rows y0..y1 of every band read from the file into new arrays (nothing kept)."""
+        stack, bands = self._alloc(y1 - y0)
+        self._fill(stack, bands, 0, y0, y1)
+        return bands
+
+    def _alloc(self, rows):
+        """(one (bands, rows, width) array or None, the per-band (rows, width) arrays)."""
+        if self.together:
+            stack = np.empty((len(self.bands), rows, self.width), self.dtypes[0])
+            return stack, list(stack)
+        return None, [np.empty((rows, self.width), dt) for dt in self.dtypes]
+
+    def _fill(self, stack, bands, at, y0, y1):
+        """Read raster rows y0..y1 into rows at.. of the arrays, in one read of all bands where they share a type;
+        GDAL's cache is dropped after."""
         win = Window(0, y0, self.width, y1 - y0)
         try:
-            if self.together:
-                arr = _read_or_fail(self.ds.ReadAsArray, self.ds, f"bands {self.bands}", win,
-                                    band_list=self.bands)
-                return list(arr.reshape(len(self.bands), win.h, win.w))
-            return [_read_or_fail(self.ds.GetRasterBand(b).ReadAsArray, self.ds, f"band {b}", win)
-                    for b in self.bands]
+            if stack is not None:
+                _read_or_fail(self.ds.ReadAsArray, self.ds, f"bands {self.bands}", win, band_list=self.bands,
+                              buf_obj=stack[:, at:at + win.h])
+            else:
+                for b, out in zip(self.bands, bands):
+                    _read_or_fail(self.ds.GetRasterBand(b).ReadAsArray, self.ds, f"band {b}", win,
+                                  buf_obj=out[at:at + win.h])
         finally:
             self.ds.FlushCache()

@@ -50,7 +50,7 @@ def test_rows_are_the_file_values_in_any_layout(tmp_path, layout, bands):
         for b, arr in zip(bands, got):
             assert arr.dtype == np.uint16 and np.array_equal(arr, values[b - 1, y0:y1]), (layout, y0, y1)
         # memory: the tallest request and less than a block row (whole-raster strips are read as asked)
-        assert cache.kept[0].shape[0] < tallest + cache.block_h
+        assert cache.buf[0].shape[0] < tallest + cache.block_h
     assert [a.tolist() for a in cache.read(5, 9)] == [values[b - 1, 5:9].tolist() for b in bands]
 
 
@@ -58,8 +58,9 @@ def test_whole_block_rows_are_read_once(tmp_path, monkeypatch):
     ds = _gtiff(tmp_path / "r.tif", _values(2), LAYOUTS["tiled band interleave"])
     cache = RowCache(ds, [1, 2])
     reads = []
-    real = cache.read
-    monkeypatch.setattr(cache, "read", lambda y0, y1: reads.append((y0, y1)) or real(y0, y1))
+    real = cache._fill
+    monkeypatch.setattr(cache, "_fill", lambda stack, bands, at, y0, y1: reads.append((y0, y1)) or
+                        real(stack, bands, at, y0, y1))
     for y0, y1 in [(0, 20), (14, 40), (35, 61), (56, 82), (71, 97)]:
         cache.rows(y0, y1)
     # each read ends on a block boundary (16 rows) or at the raster's end, and no row is read twice
