@@ -130,26 +130,29 @@ def read_large(ds, band, window):
     return read_window_bands(ds, [band], window)[0]
 
 
-def read_window_bands(ds, bands, window, dtype=None, values=1 << 22):
+def read_window_bands(ds, bands, window, dtype=None, values=1 << 22, out=None):
     """Read several 1-based bands of a window into a (bands, h, w) array, one dataset read per strip of about
-    `values` pixel values.
+    `values` pixel values; into `out` (any (bands, h, w) array or view, of the bands' type) when given, with no
+    copy.
 
     One read for all bands decompresses each block of a pixel-interleaved file once (band by band, each band's
     read decompresses every block again once GDAL's cache is dropped); the cache is dropped after each strip.
     """
     bands = [int(b) for b in bands]
     rows = max(256, values // max(window.w * len(bands), 1))
-    out = None
+    given = out is not None
     for y in range(window.y, window.y + window.h, rows):
         part = Window(window.x, y, window.w, min(rows, window.y + window.h - y))
+        into = out[:, y - window.y:y - window.y + part.h] if given else None
         try:
-            arr = _read_or_fail(ds.ReadAsArray, ds, f"bands {bands}", part, band_list=bands)
+            arr = _read_or_fail(ds.ReadAsArray, ds, f"bands {bands}", part, band_list=bands, buf_obj=into)
         finally:
             ds.FlushCache()
-        arr = arr.reshape(len(bands), part.h, part.w)
-        if out is None:
-            out = np.empty((len(bands), window.h, window.w), arr.dtype if dtype is None else dtype)
-        out[:, y - window.y:y - window.y + part.h] = arr
+        if not given:
+            arr = arr.reshape(len(bands), part.h, part.w)
+            if out is None:
+                out = np.empty((len(bands), window.h, window.w), arr.dtype if dtype is None else dtype)
+            out[:, y - window.y:y - window.y + part.h] = arr
     return out
 
 

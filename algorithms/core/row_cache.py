@@ -10,7 +10,7 @@ straight into one buffer that also holds the rows a later window shares, instead
 
 import numpy as np
 
-from .raster_io import Window, _read_or_fail, numpy_dtype
+from .raster_io import Window, numpy_dtype, read_window_bands
 
 
 class RowCache:
@@ -69,16 +69,12 @@ class RowCache:
         return None, [np.empty((rows, self.width), dt) for dt in self.dtypes]
 
     def _fill(self, stack, bands, at, y0, y1):
-        """Read raster rows y0..y1 into rows at.. of the arrays, in one read of all bands where they share a type;
-        GDAL's cache is dropped after."""
+        """Read raster rows y0..y1 into rows at.. of the arrays, in one read of all bands where they share a type
+        (read_window_bands: GDAL's cache is dropped after)."""
         win = Window(0, y0, self.width, y1 - y0)
-        try:
-            if stack is not None:
-                _read_or_fail(self.ds.ReadAsArray, self.ds, f"bands {self.bands}", win, band_list=self.bands,
-                              buf_obj=stack[:, at:at + win.h])
-            else:
-                for b, out in zip(self.bands, bands):
-                    _read_or_fail(self.ds.GetRasterBand(b).ReadAsArray, self.ds, f"band {b}", win,
-                                  buf_obj=out[at:at + win.h])
-        finally:
-            self.ds.FlushCache()
+        one_read = win.w * win.h * len(self.bands)  # no strips: a strip's edge inside a block would decode it twice
+        if stack is not None:
+            read_window_bands(self.ds, self.bands, win, values=one_read, out=stack[:, at:at + win.h])
+        else:
+            for b, out in zip(self.bands, bands):
+                read_window_bands(self.ds, [b], win, values=one_read, out=out[None, at:at + win.h])

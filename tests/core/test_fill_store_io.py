@@ -55,6 +55,11 @@ def test_read_window_bands_in_strips_equals_band_reads(tmp_path, interleave):
         got = read_window_bands(ds, (3, 1), win, values=values)
         assert got.dtype == np.uint16
         np.testing.assert_array_equal(got, expect)
+        buffer = np.zeros((2, 310, 270), np.uint16)  # straight into a view of a larger array
+        view = buffer[:, 5:305]
+        assert read_window_bands(ds, (3, 1), win, values=values, out=view) is view
+        np.testing.assert_array_equal(view, expect)
+        assert not buffer[:, :5].any() and not buffer[:, 305:].any()
     np.testing.assert_array_equal(read_window_bands(ds, [2], win, dtype=np.float32)[0], data[1, 11:311, 7:277])
 
 
